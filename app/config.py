@@ -1,0 +1,77 @@
+"""Service settings, read once from the environment.
+
+Every knob an operator may turn is an ``OCR_*`` environment variable read here,
+so the limits and defaults of the service are visible in one file.
+"""
+
+import os
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def _env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name, default):
+    return float(os.environ.get(name, default))
+
+
+def _env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _default_cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return str(Path(base) / "ocr-service")
+
+
+class Config:
+    """Production settings; each attribute can be overridden by its environment variable."""
+
+    # Largest image accepted from any source (upload, Base64 or url download).
+    MAX_IMAGE_BYTES = _env_int("OCR_MAX_IMAGE_BYTES", 10 * MIB)
+    # Pixel limit checked from the image header, before any pixel is decoded.
+    MAX_IMAGE_PIXELS = _env_int("OCR_MAX_IMAGE_PIXELS", 40_000_000)
+    # Pages read from a multi-page TIFF.
+    MAX_PAGES = _env_int("OCR_MAX_PAGES", 10)
+    # Segments scoring below this count as low confidence in the summary.
+    LOW_SCORE_THRESHOLD = _env_float("OCR_LOW_SCORE_THRESHOLD", 0.8)
+
+    # Where the generated model directories (ONNX + inference.yml) are kept.
+    MODEL_CACHE_DIR = os.environ.get("OCR_MODEL_CACHE_DIR", _default_cache_dir())
+    # Optional official PaddleOCR model directories (Paddle format) replacing the embedded models.
+    DET_MODEL_DIR = os.environ.get("OCR_DET_MODEL_DIR") or None
+    DET_MODEL_NAME = os.environ.get("OCR_DET_MODEL_NAME") or None
+    REC_MODEL_DIR = os.environ.get("OCR_REC_MODEL_DIR") or None
+    REC_MODEL_NAME = os.environ.get("OCR_REC_MODEL_NAME") or None
+    # Inference threads per worker; workers x threads should not exceed the cores.
+    INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or None
+
+    # url downloads.
+    URL_CONNECT_TIMEOUT = _env_float("OCR_URL_CONNECT_TIMEOUT", 3.0)
+    URL_READ_TIMEOUT = _env_float("OCR_URL_READ_TIMEOUT", 10.0)
+    URL_DEADLINE = _env_float("OCR_URL_DEADLINE", 20.0)
+    URL_MAX_REDIRECTS = _env_int("OCR_URL_MAX_REDIRECTS", 3)
+    URL_ALLOWED_PORTS = [int(p) for p in _env_list("OCR_URL_ALLOWED_PORTS", "80,443")]
+    # CIDRs or host names that may be fetched even though they are not public addresses.
+    URL_ALLOWLIST = _env_list("OCR_URL_ALLOWLIST")
+
+    # Whether to build and warm the engine when the app is created.
+    LOAD_ENGINE = os.environ.get("OCR_LOAD_ENGINE", "1") not in ("0", "false", "no")
+
+    def __init__(self):
+        # werkzeug refuses larger bodies before reading them; Base64 inflates the
+        # image by 4/3, and the form's other fields need a little room.
+        self.MAX_CONTENT_LENGTH = self.MAX_IMAGE_BYTES * 4 // 3 + 1 * MIB
+        # Flask 3.1 limits non-file form fields separately; Base64 images are such fields.
+        self.MAX_FORM_MEMORY_SIZE = self.MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
+        self.MAX_FORM_PARTS = 100
+
+
+class TestConfig(Config):
+    """Settings for tests: engine handed in by the fixture, loopback urls allowed."""
+
+    TESTING = True
+    LOAD_ENGINE = False

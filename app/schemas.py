@@ -1,0 +1,70 @@
+"""Marshmallow schemas of the response bodies: the contract of the API.
+
+Field names follow the public OCR API this service mirrors. Descriptions live
+in each field's metadata so README and the OpenAPI document share one source.
+"""
+
+from marshmallow import Schema, fields
+
+
+def _doc(text):
+    return {"metadata": {"description": text}}
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, **_doc("Stable upper-case error code, e.g. UNSUPPORTED_IMAGE."))
+    message = fields.String(required=True, **_doc("What went wrong and what to change."))
+
+
+class RectangleSchema(Schema):
+    left = fields.Integer(**_doc("x of the left edge, pixels."))
+    top = fields.Integer(**_doc("y of the top edge, pixels."))
+    width = fields.Integer(**_doc("Width in pixels."))
+    height = fields.Integer(**_doc("Height in pixels."))
+
+
+class PointSchema(Schema):
+    x = fields.Integer()
+    y = fields.Integer()
+
+
+class WordsResultSchema(Schema):
+    words = fields.String(**_doc("Recognised text of the segment."))
+    score = fields.Float(**_doc("Recognition confidence, 0..1, 4 decimals."))
+    location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box clipped to the image."))
+    vertexes_location = fields.List(
+        fields.Nested(PointSchema), **_doc("Four corners, clockwise from the text's top-left.")
+    )
+
+
+class ImageInfoSchema(Schema):
+    width = fields.Integer(**_doc("Width of the image as recognised (after EXIF orientation)."))
+    height = fields.Integer(**_doc("Height of the image as recognised."))
+    format = fields.String(**_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP or TIFF."))
+    name = fields.String(allow_none=True, **_doc("image_name, or the uploaded file's name."))
+    orientation = fields.Integer(**_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
+
+
+class TimingSchema(Schema):
+    decode_ms = fields.Float(**_doc("Fetching and decoding the image."))
+    detection_ms = fields.Float(**_doc("Text detection."))
+    recognition_ms = fields.Float(**_doc("Text recognition."))
+    total_ms = fields.Float(**_doc("Whole request, from form parsing to the result."))
+
+
+class OcrResultSchema(Schema):
+    words_result_num = fields.Integer(**_doc("Number of items in words_result."))
+    words_result = fields.List(fields.Nested(WordsResultSchema), **_doc("Text segments in reading order."))
+    text = fields.String(**_doc("The segments' words joined by newlines, in reading order."))
+    image = fields.Nested(ImageInfoSchema)
+    need_location = fields.Boolean(**_doc("Echo of the need_location flag."))
+    timing = fields.Nested(TimingSchema, **_doc("Milliseconds spent in each step."))
+    markdown = fields.String(**_doc("Markdown rendering; present only when return_markdown=true."))
+
+
+# Coordinates are removed from the body, not nulled, when need_location=false.
+LOCATION_FIELDS = ("words_result.location", "words_result.vertexes_location")
+
+ocr_result_schema = OcrResultSchema()
+ocr_result_schema_without_location = OcrResultSchema(exclude=LOCATION_FIELDS)
+error_schema = ErrorSchema()
