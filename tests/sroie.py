@@ -1,0 +1,64 @@
+"""Read the SROIE dev receipts and their ground truth; shared by tests and benchmarks."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SROIE = SHARED / "datasets" / "sroie-dev"
+IMAGES = SHARED / "images"
+
+
+@dataclass
+class TruthLine:
+    polygon: list  # 4 (x, y) points
+    text: str
+
+    @property
+    def box(self):
+        xs = [p[0] for p in self.polygon]
+        ys = [p[1] for p in self.polygon]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+def receipt_ids():
+    return sorted(p.stem for p in (SROIE / "img").glob("*.jpg"))
+
+
+def receipt_path(receipt_id):
+    return SROIE / "img" / f"{receipt_id}.jpg"
+
+
+def ground_truth(receipt_id):
+    """Lines of ``box/NNN.csv``: 8 coordinates, then a transcript that may hold commas."""
+    lines = []
+    text = (SROIE / "box" / f"{receipt_id}.csv").read_text(encoding="utf-8", errors="replace")
+    for row in text.splitlines():
+        parts = row.split(",", 8)
+        if len(parts) < 9:
+            continue
+        coords = [int(float(v)) for v in parts[:8]]
+        lines.append(TruthLine([(coords[i], coords[i + 1]) for i in range(0, 8, 2)], parts[8].strip()))
+    return lines
+
+
+def collapse(text):
+    return " ".join(text.split())
+
+
+def character_error_rate(predicted, truth):
+    """Edit distance over the truth's length, whitespace collapsed."""
+    predicted, truth = collapse(predicted), collapse(truth)
+    return Levenshtein.distance(predicted, truth) / max(1, len(truth))
+
+
+def iou(a, b):
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
+    return inter / (area(a) + area(b) - inter)
