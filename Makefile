@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast bench clean
+# Debian packages that tests drive for real; one list, installed only when missing.
+SYSTEM_PACKAGES :=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install system-deps run test test-fast clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,10 +23,17 @@ $(STAMP): setup.cfg deploy/requirements.py
 
 install: $(STAMP) ## Create .venv with every pinned dependency
 
+system-deps: ## Install the Debian packages the tests drive (only those missing)
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+		dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 run: install ## Serve on 127.0.0.1:8000 with real gunicorn (models loaded and warmed per worker)
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 
-test: install ## Run the whole test suite (real engine, real servers)
+test: install system-deps ## Run the whole test suite (real engine, real servers)
 	$(PY) -m pytest
 
 test-fast: install ## Run the tests that need no server processes
