@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 # Debian packages that tests drive for real; one list, installed only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver nginx
+SYSTEM_PACKAGES := chromium chromium-driver nginx tesseract-ocr tesseract-ocr-eng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install system-deps run test test-fast clean
