@@ -102,7 +102,7 @@ def _decode_frame(image):
 
 
 def _to_rgb(image):
-    """Flatten any mode to 8-bit RGB; transparency is composited on white."""
+    """Flatten any mode to 8-bit RGB; transparency is composited on a contrasting background."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         top = values.max() or 1.0
@@ -111,6 +111,15 @@ def _to_rgb(image):
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        background = Image.new("RGBA", rgba.size, _background_for(rgba))
+        return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _background_for(rgba):
+    """White behind the visible pixels, unless they are light (white text), then black."""
+    pixels = np.asarray(rgba)
+    visible = pixels[:, :, 3] > 127
+    if visible.any() and pixels[:, :, :3][visible].mean() > 160:
+        return (0, 0, 0, 255)
+    return (255, 255, 255, 255)
