@@ -61,13 +61,18 @@ class Config:
     # Whether to build and warm the engine when the app is created.
     LOAD_ENGINE = os.environ.get("OCR_LOAD_ENGINE", "1") not in ("0", "false", "no")
 
-    def __init__(self):
-        # werkzeug refuses larger bodies before reading them; Base64 inflates the
-        # image by 4/3, and the form's other fields need a little room.
-        self.MAX_CONTENT_LENGTH = self.MAX_IMAGE_BYTES * 4 // 3 + 1 * MIB
-        # Flask 3.1 limits non-file form fields separately; Base64 images are such fields.
-        self.MAX_FORM_MEMORY_SIZE = self.MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
-        self.MAX_FORM_PARTS = 100
+    # werkzeug refuses larger bodies before reading them; Base64 inflates the
+    # image by 4/3, and the form's other fields need a little room.
+    @property
+    def MAX_CONTENT_LENGTH(self):
+        return self.MAX_IMAGE_BYTES * 4 // 3 + 1 * MIB
+
+    # Flask 3.1 limits non-file form fields separately; Base64 images are such fields.
+    @property
+    def MAX_FORM_MEMORY_SIZE(self):
+        return self.MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
+
+    MAX_FORM_PARTS = 100
 
 
 class TestConfig(Config):

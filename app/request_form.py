@@ -45,6 +45,8 @@ class OcrRequest:
 
 def parse_ocr_form(request, max_image_bytes):
     """Read the source and flags from a Flask request, raising ApiError on bad input."""
+    if not request.content_length and request.mimetype not in FORM_MIMETYPES:
+        raise MissingSourceError("The request is empty: send a multipart/form-data body with an image.")
     if request.mimetype not in FORM_MIMETYPES:
         raise NotMultipartError(
             "Send the request as multipart/form-data with one of the fields "
