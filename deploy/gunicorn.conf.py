@@ -4,7 +4,13 @@ Every value can be overridden from the environment (the variable is named
 beside it). Start with ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
 """
 
+import datetime
+import json
 import os
+import shutil
+import tempfile
+
+from gunicorn import glogging
 
 
 def _env_int(name, default):
@@ -12,10 +18,17 @@ def _env_int(name, default):
 
 
 # --- Socket ----------------------------------------------------------------
-# Loopback by default: the service is meant to sit behind nginx.
+# Loopback by default: the service is meant to sit behind nginx. The container
+# image binds 0.0.0.0:8000 instead (deploy/Dockerfile).
 bind = os.environ.get("OCR_BIND", "127.0.0.1:8000")
 # Connections waiting for a worker; kept short so overload is visible early.
 backlog = _env_int("OCR_BACKLOG", 64)
+# nginx on the same host sets X-Forwarded-For/-Proto; trust them only from it.
+forwarded_allow_ips = os.environ.get("OCR_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn), which
+# two services on one host would fight over; off unless a path is given.
+control_socket = os.environ.get("OCR_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 
 # --- Workers ---------------------------------------------------------------
 # One model per worker; each worker holds about 0.5-1 GB, so workers are sized
@@ -24,15 +37,20 @@ backlog = _env_int("OCR_BACKLOG", 64)
 workers = _env_int("OCR_WORKERS", 2)
 # Sync workers: the inference runtimes are not thread-safe, one request at a time.
 worker_class = "sync"
-# Inference threads per worker, read by the app (OCR_INFERENCE_THREADS).
-os.environ.setdefault("OCR_INFERENCE_THREADS", os.environ.get("OCR_THREADS_PER_WORKER", "1"))
+# Inference threads per worker, read by the app; workers x threads should not
+# exceed the cores, and the app's own default (0: the runtime decides) would.
+os.environ.setdefault("OCR_INFERENCE_THREADS", "1")
 # Never load the app in the master: ONNX Runtime and Paddle sessions are not
 # fork-safe, so each worker builds and warms its own engine after the fork.
 preload_app = False
+# Workers touch a heartbeat file every few seconds; on a container's overlay
+# disk that write can stall, so it goes to memory when /dev/shm exists.
+worker_tmp_dir = os.environ.get("OCR_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 
 # --- Time limits -----------------------------------------------------------
 # Above model load (about 2 s) plus the slowest legitimate image (a 40-megapixel
 # scan takes about 20 s on one core): a worker silent for longer is stuck.
+# deploy/nginx.conf waits longer than this, so the client sees gunicorn's answer.
 timeout = _env_int("OCR_WORKER_TIMEOUT", 120)
 # In-flight requests may finish on shutdown or reload.
 graceful_timeout = _env_int("OCR_GRACEFUL_TIMEOUT", 30)
@@ -44,7 +62,55 @@ keepalive = _env_int("OCR_KEEPALIVE", 5)
 max_requests = _env_int("OCR_MAX_REQUESTS", 1000)
 max_requests_jitter = _env_int("OCR_MAX_REQUESTS_JITTER", 100)
 
+# --- Metrics ---------------------------------------------------------------
+# prometheus_client's multiprocess mode: each worker writes its samples to files
+# in this directory and /metrics sums them all, whichever worker answers the
+# scrape. It must be set before a worker imports prometheus_client, hence here.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ocr-metrics-"))
+
+
+def on_starting(server):
+    """Empty the metrics directory, so samples of an earlier run are not summed in."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges; its counters and histograms keep counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 # --- Logging ---------------------------------------------------------------
+class JsonAccessLogger(glogging.Logger):
+    """Write the access log as one JSON object per line, escaped, for log shippers."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+            "event": "access",
+            # The app returns the id it used (taken from nginx's header or generated).
+            "request_id": atoms.get("{x-request-id}o") or atoms.get("{x-request-id}i"),
+            "method": atoms["m"],
+            # The path only: query strings may carry what must not be logged.
+            "path": atoms["U"],
+            "status": int(atoms["s"]),
+            "bytes": atoms["B"],
+            "ms": atoms["M"],
+            "remote": atoms["h"],
+            "pid": os.getpid(),
+        }
+        self.access_log.info(json.dumps(entry, ensure_ascii=False))
+
+
+logger_class = JsonAccessLogger
+# "-" is stdout for the access log and stderr for the error log: the container
+# runtime or systemd collects both, no log files to rotate.
 accesslog = os.environ.get("OCR_ACCESS_LOG", "-")
 errorlog = os.environ.get("OCR_ERROR_LOG", "-")
 loglevel = os.environ.get("OCR_LOG_LEVEL", "info")
