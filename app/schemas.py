@@ -1,4 +1,4 @@
-"""Marshmallow schemas of the response bodies: the contract of the API.
+"""Marshmallow schemas of the request form and the response bodies: the contract of the API.
 
 Field names follow the public OCR API this service mirrors. Descriptions live
 in each field's metadata so README and the OpenAPI document share one source.
@@ -6,9 +6,22 @@ in each field's metadata so README and the OpenAPI document share one source.
 
 from marshmallow import Schema, fields
 
+from .request_form import FLAG_DEFAULTS
+
 
 def _doc(text):
     return {"metadata": {"description": text}}
+
+
+def _flag(text, name):
+    default = "true" if FLAG_DEFAULTS[name] else "false"
+    return {
+        "metadata": {
+            "description": f"{text} Also 1/0, yes/no, on/off, in any case; empty means {default}.",
+            "enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""],
+            "default": default,
+        }
+    }
 
 
 class ErrorSchema(Schema):
@@ -60,6 +73,27 @@ class OcrResultSchema(Schema):
     need_location = fields.Boolean(**_doc("Echo of the need_location flag."))
     timing = fields.Nested(TimingSchema, **_doc("Milliseconds spent in each step."))
     markdown = fields.String(**_doc("Markdown rendering; present only when return_markdown=true."))
+
+
+class OcrFormSchema(Schema):
+    """The form of POST /api/v1/image/ocr, for the OpenAPI document; request_form.py parses it."""
+
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "An uploaded image."})
+    url = fields.String(
+        metadata={"format": "uri", "description": "An http:// or https:// address the service downloads."}
+    )
+    image_base64 = fields.String(
+        **_doc("Plain Base64 or a data:image/...;base64, URI; whitespace and line breaks are ignored.")
+    )
+    image_name = fields.String(**_doc("Name echoed in image.name; its extension is only a hint."))
+    need_location = fields.String(**_flag("Add boxes to every segment.", "need_location"))
+    return_markdown = fields.String(**_flag("Add a Markdown rendering.", "return_markdown"))
+    enable_cls = fields.String(**_flag("Correct rotated or upside-down photos first.", "enable_cls"))
+
+
+class HealthSchema(Schema):
+    status = fields.String(**_doc("ok while the process runs; ready once the engine is warmed."))
+    model_load_seconds = fields.Float(**_doc("Seconds the worker took to load its models (/readyz only)."))
 
 
 # Coordinates are removed from the body, not nulled, when need_location=false.
