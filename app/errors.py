@@ -5,7 +5,7 @@ Views and helpers only raise; the body is always ``{"code", "message"}``.
 
 import logging
 
-from flask import jsonify
+from flask import g, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class ServiceBusyError(ServiceUnavailableError):
 
 
 # Codes for the errors werkzeug raises itself (routing, body limits).
-_HTTP_CODES = {
+HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
@@ -113,6 +113,8 @@ _HTTP_CODES = {
 
 def error_response(status, code, message, headers=None):
     """Build the JSON error response every error path uses."""
+    # Read after the response is built, by the metrics hook (app/metrics.py).
+    g.error_code = code
     response = jsonify(code=code, message=message)
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -129,7 +131,7 @@ def _handle_http_exception(error):
         message = "The request body is larger than this service accepts; send a smaller image."
     else:
         message = error.description
-    code = _HTTP_CODES.get(error.code, f"HTTP_{error.code}")
+    code = HTTP_ERROR_CODES.get(error.code, f"HTTP_{error.code}")
     headers = {}
     if error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
