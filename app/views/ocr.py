@@ -2,7 +2,7 @@
 
 import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from ..errors import RecognitionFailedError, ServiceUnavailableError
 from ..image_loader import load_image
@@ -32,7 +32,10 @@ def recognize():
     data = ocr_request.image_bytes
     if ocr_request.url is not None:
         data = fetch_image(ocr_request.url, config)
+    # What the request carried and cost, left in g for the metrics hook (app/metrics.py).
+    g.image_bytes = len(data)
     loaded = load_image(data, config["MAX_IMAGE_PIXELS"])
+    g.image_pixels = loaded.pages[0].width * loaded.pages[0].height
     decoded = time.perf_counter()
 
     try:
@@ -49,5 +52,6 @@ def recognize():
     }
     result = build_result(ocr_request, loaded, segments, recognition, timing)
     timing["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    g.ocr_timing = timing
     schema = ocr_result_schema if ocr_request.need_location else ocr_result_schema_without_location
     return jsonify(schema.dump(result))
