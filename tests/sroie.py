@@ -1,5 +1,6 @@
 """Read the SROIE dev receipts and their ground truth; shared by tests and benchmarks."""
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,3 +63,34 @@ def iou(a, b):
     inter = width * height
     area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
     return inter / (area(a) + area(b) - inter)
+
+
+def page_text(truth_lines):
+    """The receipt's text in the order of its ground-truth file (top to bottom)."""
+    return " ".join(line.text for line in truth_lines)
+
+
+def word_matches(predicted, truth):
+    """(matched, predicted, truth) counts of whitespace tokens, matched as multisets."""
+    predicted, truth = Counter(predicted.split()), Counter(truth.split())
+    return sum((predicted & truth).values()), sum(predicted.values()), sum(truth.values())
+
+
+def box_matches(predicted, truth, threshold=0.5):
+    """Boxes matched one to one at IoU >= ``threshold``, best pairs first."""
+    pairs = sorted(
+        ((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)),
+        reverse=True,
+    )
+    used_predicted, used_truth = set(), set()
+    for score, i, j in pairs:
+        if score < threshold:
+            break
+        if i not in used_predicted and j not in used_truth:
+            used_predicted.add(i)
+            used_truth.add(j)
+    return len(used_predicted)
+
+
+def f1(matched, predicted, truth):
+    return 2 * matched / (predicted + truth) if predicted + truth else 1.0
