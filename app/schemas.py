@@ -2,6 +2,8 @@
 
 Field names follow the public OCR API this service mirrors. Descriptions live
 in each field's metadata so README and the OpenAPI document share one source.
+``required=True`` marks a field that is always in the body (OpenAPI's
+"required"); the response schemas only dump, so it never rejects anything.
 """
 
 from marshmallow import Schema, fields
@@ -30,20 +32,20 @@ class ErrorSchema(Schema):
 
 
 class RectangleSchema(Schema):
-    left = fields.Integer(**_doc("x of the left edge, pixels."))
-    top = fields.Integer(**_doc("y of the top edge, pixels."))
-    width = fields.Integer(**_doc("Width in pixels."))
-    height = fields.Integer(**_doc("Height in pixels."))
+    left = fields.Integer(required=True, **_doc("x of the left edge, pixels."))
+    top = fields.Integer(required=True, **_doc("y of the top edge, pixels."))
+    width = fields.Integer(required=True, **_doc("Width in pixels."))
+    height = fields.Integer(required=True, **_doc("Height in pixels."))
 
 
 class PointSchema(Schema):
-    x = fields.Integer()
-    y = fields.Integer()
+    x = fields.Integer(required=True)
+    y = fields.Integer(required=True)
 
 
 class WordsResultSchema(Schema):
-    words = fields.String(**_doc("Recognised text of the segment."))
-    score = fields.Float(**_doc("Recognition confidence, 0..1, 4 decimals."))
+    words = fields.String(required=True, **_doc("Recognised text of the segment."))
+    score = fields.Float(required=True, **_doc("Recognition confidence, 0..1, 4 decimals."))
     location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box clipped to the image."))
     vertexes_location = fields.List(
         fields.Nested(PointSchema), **_doc("Four corners, clockwise from the text's top-left.")
@@ -51,27 +53,27 @@ class WordsResultSchema(Schema):
 
 
 class ImageInfoSchema(Schema):
-    width = fields.Integer(**_doc("Width of the image as recognised (after EXIF orientation)."))
-    height = fields.Integer(**_doc("Height of the image as recognised."))
-    format = fields.String(**_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP or TIFF."))
-    name = fields.String(allow_none=True, **_doc("image_name, or the uploaded file's name."))
-    orientation = fields.Integer(**_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
+    width = fields.Integer(required=True, **_doc("Width of the image as recognised (after EXIF orientation)."))
+    height = fields.Integer(required=True, **_doc("Height of the image as recognised."))
+    format = fields.String(required=True, **_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP or TIFF."))
+    name = fields.String(required=True, allow_none=True, **_doc("image_name, or the uploaded file's name."))
+    orientation = fields.Integer(required=True, **_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
 
 
 class TimingSchema(Schema):
-    decode_ms = fields.Float(**_doc("Fetching and decoding the image."))
-    detection_ms = fields.Float(**_doc("Text detection."))
-    recognition_ms = fields.Float(**_doc("Text recognition."))
-    total_ms = fields.Float(**_doc("Whole request, from form parsing to the result."))
+    decode_ms = fields.Float(required=True, **_doc("Fetching and decoding the image."))
+    detection_ms = fields.Float(required=True, **_doc("Text detection."))
+    recognition_ms = fields.Float(required=True, **_doc("Text recognition."))
+    total_ms = fields.Float(required=True, **_doc("Whole request, from form parsing to the result."))
 
 
 class OcrResultSchema(Schema):
-    words_result_num = fields.Integer(**_doc("Number of items in words_result."))
-    words_result = fields.List(fields.Nested(WordsResultSchema), **_doc("Text segments in reading order."))
-    text = fields.String(**_doc("The segments' words joined by newlines, in reading order."))
-    image = fields.Nested(ImageInfoSchema)
-    need_location = fields.Boolean(**_doc("Echo of the need_location flag."))
-    timing = fields.Nested(TimingSchema, **_doc("Milliseconds spent in each step."))
+    words_result_num = fields.Integer(required=True, **_doc("Number of items in words_result."))
+    words_result = fields.List(fields.Nested(WordsResultSchema), required=True, **_doc("Text segments in reading order."))
+    text = fields.String(required=True, **_doc("The segments' words joined by newlines, in reading order."))
+    image = fields.Nested(ImageInfoSchema, required=True)
+    need_location = fields.Boolean(required=True, **_doc("Echo of the need_location flag."))
+    timing = fields.Nested(TimingSchema, required=True, **_doc("Milliseconds spent in each step."))
     markdown = fields.String(**_doc("Markdown rendering; present only when return_markdown=true."))
 
 
@@ -92,7 +94,7 @@ class OcrFormSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String(**_doc("ok while the process runs; ready once the engine is warmed."))
+    status = fields.String(required=True, **_doc("ok while the process runs; ready once the engine is warmed."))
     model_load_seconds = fields.Float(**_doc("Seconds the worker took to load its models (/readyz only)."))
 
 
