@@ -5,6 +5,7 @@ import logging
 from flask import Flask
 from PIL import Image
 
+from . import metrics
 from .config import Config
 from .errors import register_error_handlers
 
@@ -28,8 +29,10 @@ def create_app(config=None, engine=None):
     app.extensions["ocr_engine"] = engine
 
     register_error_handlers(app)
-    from .views import health, ocr
+    metrics.init_app(app)
+    from .views import health, meta, ocr
 
     app.register_blueprint(health.bp)
     app.register_blueprint(ocr.bp)
+    app.register_blueprint(meta.bp)
     return app
