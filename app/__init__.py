@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 from PIL import Image
 
-from . import metrics
+from . import admission, metrics, request_log
 from .config import Config
 from .errors import register_error_handlers
 
@@ -30,6 +30,8 @@ def create_app(config=None, engine=None):
 
     register_error_handlers(app)
     metrics.init_app(app)
+    request_log.init_app(app)
+    admission.init_app(app)
     from .views import health, meta, ocr
 
     app.register_blueprint(health.bp)

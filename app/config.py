@@ -55,8 +55,18 @@ class Config:
     URL_DEADLINE = _env_float("OCR_URL_DEADLINE", 20.0)
     URL_MAX_REDIRECTS = _env_int("OCR_URL_MAX_REDIRECTS", 3)
     URL_ALLOWED_PORTS = [int(p) for p in _env_list("OCR_URL_ALLOWED_PORTS", "80,443")]
-    # CIDRs or host names that may be fetched even though they are not public addresses.
+    # CIDRs or host names that may be fetched even though they are not public
+    # addresses; a name with a leading dot (".store.internal") covers its subdomains.
     URL_ALLOWLIST = _env_list("OCR_URL_ALLOWLIST")
+
+    # Overload, per worker (README, "Robustness"): one request runs on the engine and
+    # at most this many more are inside the worker; the next is answered 503 at once.
+    QUEUE_LENGTH = _env_int("OCR_QUEUE_LENGTH", 7)
+    # Longest wait for the engine before a 503 SERVICE_BUSY.
+    QUEUE_TIMEOUT = _env_float("OCR_QUEUE_TIMEOUT", 20.0)
+    # A request unanswered this long after it was admitted ends with 504; below
+    # gunicorn's timeout, which then replaces a worker whose engine call hangs.
+    REQUEST_DEADLINE = _env_float("OCR_REQUEST_DEADLINE", 60.0)
 
     # Whether to build and warm the engine when the app is created.
     LOAD_ENGINE = os.environ.get("OCR_LOAD_ENGINE", "1") not in ("0", "false", "no")

@@ -101,6 +101,13 @@ class ServiceBusyError(ServiceUnavailableError):
     retry_after = 1
 
 
+class DeadlineExceededError(ApiError):
+    """The request ran past its deadline; the answer is given up, not the worker."""
+
+    status = 504
+    code = "DEADLINE_EXCEEDED"
+
+
 # Codes for the errors werkzeug raises itself (routing, body limits).
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",

@@ -4,7 +4,8 @@ import time
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..errors import RecognitionFailedError, ServiceUnavailableError
+from ..admission import admitted, on_engine
+from ..errors import ServiceUnavailableError
 from ..image_loader import load_image
 from ..layout import reading_order
 from ..request_form import parse_ocr_form
@@ -24,11 +25,13 @@ def get_engine():
 
 
 @bp.post("/ocr")
+@admitted
 def recognize():
     started = time.perf_counter()
     config = current_app.config
     engine = get_engine()
     ocr_request = parse_ocr_form(request, config["MAX_IMAGE_BYTES"])
+    g.image_source = ocr_request.source
     data = ocr_request.image_bytes
     if ocr_request.url is not None:
         data = fetch_image(ocr_request.url, config)
@@ -38,11 +41,8 @@ def recognize():
     g.image_pixels = loaded.pages[0].width * loaded.pages[0].height
     decoded = time.perf_counter()
 
-    try:
-        recognition = engine.recognize(loaded.pages[0].pixels, enable_cls=ocr_request.enable_cls)
-    except Exception as error:
-        current_app.logger.exception("recognition failed")
-        raise RecognitionFailedError(f"The OCR engine failed on this image ({type(error).__name__}).") from None
+    # In this worker's line for the engine (app/admission.py): 503 when busy, 504 past the deadline.
+    recognition = on_engine(engine.recognize, loaded.pages[0].pixels, enable_cls=ocr_request.enable_cls)
 
     segments = reading_order(recognition.segments)
     timing = {
