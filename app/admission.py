@@ -33,7 +33,7 @@ class Admission:
         self.queue_timeout = queue_timeout
         self.deadline = deadline
         self.busy_since = None  # time.monotonic() when the engine call in progress began
-        self._inside = 0
+        self.inside = 0  # OCR requests in this worker now, on the engine or waiting for it
         self._lock = threading.Lock()
         self._jobs = queue.SimpleQueue()
         self._thread = None
@@ -41,15 +41,15 @@ class Admission:
     def enter(self):
         """Take a place in the worker, or raise 503 if the line is full."""
         with self._lock:
-            if self._inside >= self.capacity:
+            if self.inside >= self.capacity:
                 raise ServiceBusyError(
                     "Every place in this worker's line is taken; retry after the Retry-After seconds."
                 )
-            self._inside += 1
+            self.inside += 1
 
     def leave(self):
         with self._lock:
-            self._inside -= 1
+            self.inside -= 1
 
     def run(self, admitted_at, function, *args, **kwargs):
         """Call ``function`` on the engine thread: 503 if it has not started within the

@@ -61,7 +61,7 @@ class Config:
 
     # Overload, per worker (README, "Robustness"): one request runs on the engine and
     # at most this many more are inside the worker; the next is answered 503 at once.
-    QUEUE_LENGTH = _env_int("OCR_QUEUE_LENGTH", 7)
+    QUEUE_LENGTH = _env_int("OCR_QUEUE_LENGTH", 5)
     # Longest wait for the engine before a 503 SERVICE_BUSY.
     QUEUE_TIMEOUT = _env_float("OCR_QUEUE_TIMEOUT", 20.0)
     # A request unanswered this long after it was admitted ends with 504; below

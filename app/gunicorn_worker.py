@@ -1,28 +1,49 @@
-"""gunicorn's threaded worker, with a heartbeat that stops while an engine call hangs.
+"""gunicorn's threaded worker, made fit for one engine per worker.
 
 Set as ``worker_class`` in deploy/gunicorn.conf.py.
 """
 
 import os
+import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
+# Pause before accepting, per OCR request already inside this worker.
+ACCEPT_PAUSE_PER_REQUEST = 0.01
+
 
 class OcrWorker(ThreadWorker):
-    """Date each heartbeat to the start of the engine call in progress.
+    """Let the least busy worker take each connection; stop the heartbeat while the engine hangs."""
 
-    A threaded worker's main loop keeps beating while a request thread hangs, so
-    gunicorn's ``timeout`` would never fire. Backdating the beat to when the
-    running engine call began (``Admission.busy_since``) gives ``timeout`` the
-    sync worker's meaning again: an engine call longer than it gets the worker
-    killed and replaced, while short calls back to back keep it alive.
-    """
+    def accept(self, listener):
+        """Accept a connection, after a pause that grows with this worker's line.
+
+        A new connection wakes every worker; whoever calls accept first gets it.
+        Pausing in proportion to the requests already inside lets a worker with
+        a shorter line win, which keeps the two lines about even.
+        """
+        admission = self._admission()
+        if admission is not None and admission.inside:
+            time.sleep(ACCEPT_PAUSE_PER_REQUEST * admission.inside)
+        super().accept(listener)
 
     def notify(self):
-        admission = getattr(getattr(self, "wsgi", None), "extensions", {}).get("admission")
+        """Date the heartbeat to the start of the engine call in progress.
+
+        A threaded worker's main loop keeps beating while a request thread hangs,
+        so gunicorn's ``timeout`` would never fire. Backdating the beat to when
+        the running engine call began (``Admission.busy_since``) gives ``timeout``
+        the sync worker's meaning again: an engine call longer than it gets the
+        worker killed and replaced, while short calls back to back keep it alive.
+        """
+        admission = self._admission()
         busy_since = admission.busy_since if admission is not None else None
         if busy_since is None:
             super().notify()
         else:
             # WorkerTmp keeps the beat as the file's times, in time.monotonic() units.
             os.utime(self.tmp.fileno(), (busy_since, busy_since))
+
+    def _admission(self):
+        # None until the app is loaded in this worker.
+        return getattr(getattr(self, "wsgi", None), "extensions", {}).get("admission")

@@ -35,8 +35,19 @@ control_socket_disable = not control_socket
 # by memory and cores, not by the 2 x CPU + 1 rule. Two workers with one
 # inference thread each keep a 2-core machine busy without oversubscribing it.
 workers = _env_int("OCR_WORKERS", 2)
-# Sync workers: the inference runtimes are not thread-safe, one request at a time.
-worker_class = "sync"
+# Threaded workers (app/gunicorn_worker.py), for overload (README, "Robustness"):
+# the engine still runs one call at a time, on a thread of its own, while spare
+# request threads answer 503 SERVICE_BUSY at once when the worker's line is full
+# (app/admission.py) and keep /healthz and /readyz answering under load. The
+# worker's heartbeat dates from the start of the engine call in progress, so
+# `timeout` below still replaces a worker whose engine hangs.
+worker_class = "app.gunicorn_worker.OcrWorker"
+# More threads than the line holds (1 + OCR_QUEUE_LENGTH = 6 by default), so some
+# are always free to refuse quickly.
+threads = _env_int("OCR_WORKER_THREADS", 10)
+# No more connections than threads: one accepted beyond them would wait unseen in
+# gunicorn's own queue, where the app can neither count nor refuse it.
+worker_connections = threads
 # Inference threads per worker, read by the app; workers x threads should not
 # exceed the cores, and the app's own default (0: the runtime decides) would.
 os.environ.setdefault("OCR_INFERENCE_THREADS", "1")
@@ -54,7 +65,9 @@ worker_tmp_dir = os.environ.get("OCR_WORKER_TMP_DIR") or ("/dev/shm" if os.path.
 timeout = _env_int("OCR_WORKER_TIMEOUT", 120)
 # In-flight requests may finish on shutdown or reload.
 graceful_timeout = _env_int("OCR_GRACEFUL_TIMEOUT", 30)
-keepalive = _env_int("OCR_KEEPALIVE", 5)
+# Off: with worker_connections = threads there is no room to hold idle
+# connections (nginx opens one per request to gunicorn anyway).
+keepalive = _env_int("OCR_KEEPALIVE", 0)
 
 # --- Recycling -------------------------------------------------------------
 # The inference runtimes grow memory over time; recycle workers, staggered by
