@@ -32,9 +32,10 @@ def create_app(config=None, engine=None):
     metrics.init_app(app)
     request_log.init_app(app)
     admission.init_app(app)
-    from .views import health, meta, ocr
+    from .views import health, meta, ocr, page
 
     app.register_blueprint(health.bp)
     app.register_blueprint(ocr.bp)
     app.register_blueprint(meta.bp)
+    app.register_blueprint(page.bp)
     return app
