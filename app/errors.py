@@ -62,6 +62,14 @@ class NotMultipartError(BadRequestError):
     code = "NOT_MULTIPART"
 
 
+class MalformedFormError(BadRequestError):
+    code = "MALFORMED_FORM"
+
+
+class FieldTooLongError(BadRequestError):
+    code = "FIELD_TOO_LONG"
+
+
 class PayloadTooLargeError(ApiError):
     status = 413
     code = "IMAGE_TOO_LARGE"

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from .errors import (
     DuplicateFieldError,
+    FieldTooLongError,
     InvalidBase64Error,
     InvalidBooleanError,
+    MalformedFormError,
     MissingSourceError,
     MultipleSourcesError,
     NotMultipartError,
@@ -23,6 +25,8 @@ from .errors import (
 SOURCE_FIELDS = ("file", "url", "image_base64")
 FLAG_DEFAULTS = {"need_location": True, "return_markdown": False, "enable_cls": False}
 FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# The name is echoed in the result; file systems stop at 255 characters too.
+MAX_NAME_CHARS = 255
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -53,6 +57,12 @@ def parse_ocr_form(request, max_image_bytes):
             "'file', 'url' or 'image_base64'."
         )
     form, files = request.form, request.files
+    # werkzeug answers a body it cannot parse (no boundary, cut off) with an empty form.
+    if request.mimetype == "multipart/form-data" and request.content_length and not form and not files:
+        raise MalformedFormError(
+            "No field could be read from the multipart body: check the boundary in the "
+            "Content-Type header and that the body was sent completely."
+        )
     for name in (*SOURCE_FIELDS, "image_name", *FLAG_DEFAULTS):
         if len(form.getlist(name)) + len(files.getlist(name)) > 1:
             raise DuplicateFieldError(f"The field '{name}' was sent more than once; send it once.")
@@ -89,6 +99,11 @@ def parse_ocr_form(request, max_image_bytes):
         url = value
 
     name = form.get("image_name", "").strip() or (upload.filename if source == "file" else None) or None
+    if name and len(name) > MAX_NAME_CHARS:
+        raise FieldTooLongError(
+            f"The image name ('image_name' or the file name) is longer than {MAX_NAME_CHARS} "
+            "characters; send a shorter one."
+        )
     return OcrRequest(
         source=source,
         image_bytes=image_bytes,

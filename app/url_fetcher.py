@@ -21,6 +21,8 @@ from requests.certs import where as ca_bundle_path
 from .errors import InvalidUrlError, PayloadTooLargeError, UrlFetchError, UrlNotAllowedError
 
 CHUNK_BYTES = 64 * 1024
+# Far above any real image link (signed links run to a few kilobytes).
+MAX_URL_CHARS = 8192
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
@@ -175,6 +177,8 @@ def resolve(host, port):
 
 
 def _split(url):
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidUrlError(f"The url is longer than {MAX_URL_CHARS} characters; link the image directly.")
     try:
         parts = urlsplit(url)
         parts.port  # raises ValueError for a port that is not a number in range
