@@ -30,6 +30,7 @@ class Case:
     status: int
     code: str | None  # None for a 200
     says: str = ""  # a word the error message must contain (lower case)
+    reads: str = ""  # for a 200: a word the recognised text must contain
 
 
 def part(name, value, filename=None, content_type=None):
@@ -160,21 +161,21 @@ def corpus():
         Case("ppm, an image format not served", *upload(b"P6 4 4 255\n" + b"\x00" * 48), 415, "UNSUPPORTED_IMAGE", "not supported"),
         Case("plain text named .jpg", *upload(b"total: 12.50\n" * 20, "receipt.jpg"), 415, "UNSUPPORTED_IMAGE", ""),
         # Polyglots: what the content is decides, not what else is appended or embedded.
-        Case("jpeg with a zip appended", *upload(jpeg + zip_of("x.txt", b"payload")), 200, None),
+        Case("jpeg with a zip appended", *upload(jpeg + zip_of("x.txt", b"payload")), 200, None, reads=WORD),
         Case("html wrapping png bytes", *upload(b"<html><!--" + png + b"--></html>"), 415, "UNSUPPORTED_IMAGE", ""),
-        Case("png with a script in a text chunk", *upload(encode(page, "PNG", pnginfo=_script_text())), 200, None),
+        Case("png with a script in a text chunk", *upload(encode(page, "PNG", pnginfo=_script_text())), 200, None, reads=WORD),
         # Tiny and unusual images that must work.
         Case("1x1 png", *upload(encode(one_pixel, "PNG")), 200, None),
         Case("1x1 jpeg", *upload(encode(one_pixel, "JPEG")), 200, None),
         Case("1x1 gif", *upload(encode(one_pixel.convert("P"), "GIF")), 200, None),
         Case("1x1 webp", *upload(encode(one_pixel, "WEBP")), 200, None),
         Case("1x3000 strip", *upload(encode(Image.new("L", (1, 3000), 255), "PNG")), 200, None),
-        Case("cmyk jpeg", *upload(encode(page.convert("CMYK"), "JPEG")), 200, None),
-        Case("16-bit grey png", *upload(encode(sixteen_bit, "PNG")), 200, None),
-        Case("palette png", *upload(encode(page.convert("P", palette=Image.Palette.ADAPTIVE), "PNG")), 200, None),
-        Case("1-bit png", *upload(encode(page.convert("1"), "PNG")), 200, None),
-        Case("transparent png", *upload(encode(transparent, "PNG")), 200, None),
-        Case("webp", *upload(webp), 200, None),
+        Case("cmyk jpeg", *upload(encode(page.convert("CMYK"), "JPEG")), 200, None, reads=WORD),
+        Case("16-bit grey png", *upload(encode(sixteen_bit, "PNG")), 200, None, reads=WORD),
+        Case("palette png", *upload(encode(page.convert("P", palette=Image.Palette.ADAPTIVE), "PNG")), 200, None, reads=WORD),
+        Case("1-bit png", *upload(encode(page.convert("1"), "PNG")), 200, None, reads=WORD),
+        Case("transparent png", *upload(encode(transparent, "PNG")), 200, None, reads=WORD),
+        Case("webp", *upload(webp), 200, None, reads=WORD),
         # Base64 and data URIs.
         Case("base64 with bad characters", *multipart(part("image_base64", png_base64[:40] + "$%&*" + png_base64[40:])),
              400, "INVALID_BASE64", "base64"),
@@ -191,14 +192,14 @@ def corpus():
              400, "INVALID_BASE64", "base64"),
         Case("data uri with nothing after the comma", *multipart(part("image_base64", "data:image/png;base64,")),
              400, "INVALID_BASE64", "zero bytes"),
-        Case("data uri of a png", *multipart(part("image_base64", "data:image/png;base64," + png_base64)), 200, None),
+        Case("data uri of a png", *multipart(part("image_base64", "data:image/png;base64," + png_base64)), 200, None, reads=WORD),
         # Form fields: huge, duplicated, misplaced, or not a form at all.
         Case("huge image_name", *multipart(part("file", png, "a.png"), part("image_name", "n" * 300_000)),
              400, "FIELD_TOO_LONG", "image_name"),
         Case("huge flag value", *multipart(part("file", png, "a.png"), part("need_location", "y" * 300_000)),
              400, "INVALID_BOOLEAN", "need_location"),
         Case("huge url", *multipart(part("url", "http://example.com/" + "a" * 300_000)), 400, "INVALID_URL", "long"),
-        Case("huge unknown field", *multipart(part("file", png, "a.png"), part("comment", "c" * 300_000)), 200, None),
+        Case("huge unknown field", *multipart(part("file", png, "a.png"), part("comment", "c" * 300_000)), 200, None, reads=WORD),
         Case("two file parts", *multipart(part("file", png, "a.png"), part("file", png, "b.png")),
              400, "DUPLICATE_FIELD", "file"),
         Case("two need_location fields", *multipart(part("file", png, "a.png"), part("need_location", "true"),
@@ -216,7 +217,7 @@ def corpus():
              400, "MISSING_IMAGE", "no image"),
         Case("urlencoded body with base64", ("image_base64=" + png_base64.replace("+", "%2B").replace("/", "%2F")
                                              .replace("=", "%3D")).encode(),
-             "application/x-www-form-urlencoded", 200, None),
+             "application/x-www-form-urlencoded", 200, None, reads=WORD),
         Case("multipart without a boundary", part("file", png, "a.png"), "multipart/form-data",
              400, "MALFORMED_FORM", "boundary"),
         Case("multipart cut off mid-part", multipart(part("file", png, "a.png"))[0][:300],
