@@ -5,9 +5,9 @@ beside it). Start with ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
 """
 
 import datetime
+import glob
 import json
 import os
-import shutil
 import tempfile
 
 from gunicorn import glogging
@@ -78,15 +78,18 @@ max_requests_jitter = _env_int("OCR_MAX_REQUESTS_JITTER", 100)
 # --- Metrics ---------------------------------------------------------------
 # prometheus_client's multiprocess mode: each worker writes its samples to files
 # in this directory and /metrics sums them all, whichever worker answers the
-# scrape. It must be set before a worker imports prometheus_client, hence here.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ocr-metrics-"))
+# scrape. It must be set before anything imports prometheus_client, hence here;
+# it must exist already, since the master imports the app package (the worker
+# class lives there).
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="ocr-metrics-")
+os.makedirs(metrics_dir, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 
 def on_starting(server):
-    """Empty the metrics directory, so samples of an earlier run are not summed in."""
-    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(directory, ignore_errors=True)
-    os.makedirs(directory, exist_ok=True)
+    """Delete the samples of an earlier run, so they are not summed in."""
+    for path in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(path)
 
 
 def child_exit(server, worker):

@@ -109,19 +109,24 @@ def test_access_log_is_one_json_object_per_line(environ, tmp_path):
     assert "secret" not in line  # never the query string
 
 
-def test_on_starting_empties_the_metrics_directory(environ, tmp_path):
+def test_metrics_directory_is_made_before_the_master_imports_the_app(environ, tmp_path):
+    assert not (tmp_path / "metrics").exists()
+    load_config()
+    assert (tmp_path / "metrics").is_dir()
+
+
+def test_on_starting_deletes_the_samples_of_an_earlier_run(environ, tmp_path):
     _, namespace = load_config()
     directory = tmp_path / "metrics"
-    directory.mkdir(exist_ok=True)
     (directory / "counter_4242.db").write_bytes(b"stale samples of an earlier run")
+    (directory / "README").write_text("not ours")
     namespace["on_starting"](None)
-    assert directory.is_dir() and not any(directory.iterdir())
+    assert sorted(p.name for p in directory.iterdir()) == ["README"]
 
 
 def test_child_exit_forgets_the_dead_workers_live_gauges(environ, tmp_path):
     _, namespace = load_config()
     directory = tmp_path / "metrics"
-    directory.mkdir(exist_ok=True)
     (directory / "gauge_livesum_4242.db").write_bytes(b"")
     (directory / "counter_4242.db").write_bytes(b"")
     namespace["child_exit"](None, SimpleNamespace(pid=4242))
