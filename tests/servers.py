@@ -20,14 +20,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_until_ready(base_url, process=None, timeout=120):
-    """Poll /readyz until it answers 200; return the seconds it took."""
+def wait_until_ready(base_url, process=None, timeout=120, path="/readyz"):
+    """Poll ``path`` (/readyz: the engine is warm) until it answers 200; return the seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before it was ready")
         try:
-            if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{base_url}{path}", timeout=2).status_code == 200:
                 return time.monotonic() - started
         except requests.RequestException:
             pass
@@ -36,8 +36,10 @@ def wait_until_ready(base_url, process=None, timeout=120):
 
 
 @contextmanager
-def running_gunicorn(workers=1, env=None, log_path=None, ready_timeout=120):
-    """Run gunicorn as `make run` does, on a free loopback port; yield (process, base_url)."""
+def running_gunicorn(workers=1, env=None, log_path=None, ready_timeout=120, ready_path="/readyz"):
+    """Run gunicorn as `make run` does, on a free loopback port; yield (process, base_url).
+
+    ``ready_path="/healthz"`` waits only for the process (a service started without its engine)."""
     port = free_port()
     environment = {**os.environ, "OCR_BIND": f"127.0.0.1:{port}", "OCR_WORKERS": str(workers), **(env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
@@ -51,7 +53,7 @@ def running_gunicorn(workers=1, env=None, log_path=None, ready_timeout=120):
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base_url, process, ready_timeout)
+        wait_until_ready(base_url, process, ready_timeout, ready_path)
         yield process, base_url
     finally:
         if process.poll() is None:
