@@ -39,9 +39,13 @@ def wait_until_ready(base_url, process=None, timeout=120, path="/readyz"):
 def running_gunicorn(workers=1, env=None, log_path=None, ready_timeout=120, ready_path="/readyz"):
     """Run gunicorn as `make run` does, on a free loopback port; yield (process, base_url).
 
-    ``ready_path="/healthz"`` waits only for the process (a service started without its engine)."""
+    ``workers=None`` keeps the configured default; ``ready_path="/healthz"`` waits
+    only for the process (a service started without its engine).
+    """
     port = free_port()
-    environment = {**os.environ, "OCR_BIND": f"127.0.0.1:{port}", "OCR_WORKERS": str(workers), **(env or {})}
+    environment = {**os.environ, "OCR_BIND": f"127.0.0.1:{port}", **(env or {})}
+    if workers is not None:
+        environment["OCR_WORKERS"] = str(workers)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
