@@ -1,0 +1,184 @@
+"""deploy/nginx.conf in front of real gunicorn: OCR through it, request ids, nginx's own errors as JSON."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from tests.servers import ROOT, free_port, running_gunicorn
+from tests.sroie import receipt_path
+
+pytestmark = pytest.mark.slow
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+OCR_PATH = "/api/v1/image/ocr"
+NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def server_block(listen, upstream):
+    """deploy/nginx.conf with its two placeholders filled, as envsubst would."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    filled = text.replace("${OCR_LISTEN}", listen).replace("${OCR_UPSTREAM}", upstream)
+    assert "${" not in filled, "deploy/nginx.conf has a placeholder the docs do not name"
+    return filled
+
+
+@contextmanager
+def running_nginx(upstream, prefix):
+    """Run nginx in the foreground with a temporary prefix; yield its base url."""
+    port = free_port()
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "ocr.conf").write_text(server_block(f"127.0.0.1:{port}", upstream))
+    (prefix / "nginx.conf").write_text(
+        f"""
+        daemon off;
+        worker_processes 1;
+        pid {prefix}/nginx.pid;
+        error_log {prefix}/error.log warn;
+        events {{ worker_connections 64; }}
+        http {{
+            access_log {prefix}/access.log;
+            client_body_temp_path {prefix}/client_body;
+            proxy_temp_path {prefix}/proxy;
+            fastcgi_temp_path {prefix}/fastcgi;
+            uwsgi_temp_path {prefix}/uwsgi;
+            scgi_temp_path {prefix}/scgi;
+            include {prefix}/ocr.conf;
+        }}
+        """
+    )
+    # As root, nginx's workers would switch to "nobody", who cannot write the prefix.
+    user = ["-g", "user root;"] if os.geteuid() == 0 else []
+    process = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), *user],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_port(port, process, prefix / "error.log")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_port(port, process, error_log):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited: {error_log.read_text() if error_log.exists() else ''}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError("nginx did not listen")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """Real gunicorn (deploy/gunicorn.conf.py, one worker) behind real nginx (deploy/nginx.conf)."""
+    directory = tmp_path_factory.mktemp("nginx-stack")
+    gunicorn_log = directory / "gunicorn.log"
+    env = {"OCR_MODEL_CACHE_DIR": str(directory / "models")}
+    with running_gunicorn(workers=1, env=env, log_path=gunicorn_log) as (_, gunicorn_url):
+        with running_nginx(gunicorn_url.removeprefix("http://"), directory / "nginx") as nginx_url:
+            yield {"nginx": nginx_url, "gunicorn": gunicorn_url, "log": gunicorn_log}
+
+
+def gunicorn_access_entries(log_path):
+    """The JSON access log lines gunicorn wrote so far."""
+    entries = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("event") == "access":
+                entries.append(entry)
+    return entries
+
+
+def post_receipt(base_url, headers=None):
+    with open(receipt_path("000"), "rb") as handle:
+        return requests.post(
+            base_url + OCR_PATH,
+            files={"file": ("000.jpg", handle, "image/jpeg")},
+            headers=headers,
+            timeout=180,
+        )
+
+
+def assert_json_error(answer, status, code):
+    assert answer.status_code == status
+    assert answer.headers["Content-Type"].startswith("application/json")
+    body = answer.json()
+    assert set(body) == {"code", "message"} and body["code"] == code
+    assert body["message"]
+
+
+def test_ocr_through_nginx_matches_gunicorn_and_gets_an_id(stack):
+    through_nginx = post_receipt(stack["nginx"])
+    direct = post_receipt(stack["gunicorn"])
+    assert through_nginx.status_code == direct.status_code == 200
+    assert through_nginx.json()["words_result_num"] > 20
+    words = lambda answer: [item["words"] for item in answer.json()["words_result"]]
+    assert words(through_nginx) == words(direct)
+
+    request_id = through_nginx.headers["X-Request-ID"]
+    assert NGINX_REQUEST_ID.match(request_id)
+    served = [e for e in gunicorn_access_entries(stack["log"]) if e["request_id"] == request_id]
+    assert [(e["path"], e["status"]) for e in served] == [(OCR_PATH, 200)]
+
+
+def test_client_request_id_flows_through_to_gunicorn(stack):
+    answer = requests.get(stack["nginx"] + "/readyz", headers={"X-Request-ID": "client-42.a:b"}, timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["X-Request-ID"] == "client-42.a:b"
+    assert any(e["request_id"] == "client-42.a:b" for e in gunicorn_access_entries(stack["log"]))
+
+
+def test_request_id_that_is_not_an_id_is_replaced(stack):
+    answer = requests.get(stack["nginx"] + "/healthz", headers={"X-Request-ID": 'x" injected=1'}, timeout=10)
+    assert answer.status_code == 200
+    assert NGINX_REQUEST_ID.match(answer.headers["X-Request-ID"])
+    assert all(e["request_id"] != 'x" injected=1' for e in gunicorn_access_entries(stack["log"]))
+
+
+def test_oversized_body_gets_nginx_413_as_json(stack):
+    body = b"0" * (16 * 1024 * 1024)
+    answer = requests.post(
+        stack["nginx"] + OCR_PATH,
+        data=body,
+        headers={"Content-Type": "multipart/form-data; boundary=x", "X-Request-ID": "too-big-1"},
+        timeout=60,
+    )
+    assert_json_error(answer, 413, "REQUEST_TOO_LARGE")
+    assert answer.headers["X-Request-ID"] == "too-big-1"
+    # nginx refused it: the worker never saw the request.
+    assert all(e["request_id"] != "too-big-1" for e in gunicorn_access_entries(stack["log"]))
+
+
+def test_service_errors_pass_through_unchanged(stack):
+    answer = requests.post(stack["nginx"] + OCR_PATH, data={"url": "ftp://example.com/a.png"}, timeout=10)
+    assert_json_error(answer, 400, "INVALID_URL")
+
+
+def test_gunicorn_stopped_gives_json_502(tmp_path):
+    # A gunicorn of its own (no engine needed) so stopping it spoils no other test.
+    with running_gunicorn(workers=1, env={"OCR_LOAD_ENGINE": "0"}, ready_path="/healthz") as (process, gunicorn_url):
+        with running_nginx(gunicorn_url.removeprefix("http://"), tmp_path / "nginx") as nginx_url:
+            assert requests.get(nginx_url + "/healthz", timeout=10).json() == {"status": "ok"}
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+            answer = requests.get(nginx_url + "/healthz", headers={"X-Request-ID": "after-stop"}, timeout=10)
+            assert_json_error(answer, 502, "SERVICE_UNAVAILABLE")
+            assert answer.headers["X-Request-ID"] == "after-stop"
+            assert answer.headers["Retry-After"] == "5"
