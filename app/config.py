@@ -58,6 +58,9 @@ class Config:
     # CIDRs or host names that may be fetched even though they are not public
     # addresses; a name with a leading dot (".store.internal") covers its subdomains.
     URL_ALLOWLIST = _env_list("OCR_URL_ALLOWLIST")
+    # PEM file of the CAs trusted for https downloads (an internal store's own CA);
+    # unset, the certifi bundle that requests ships.
+    URL_CA_BUNDLE = os.environ.get("OCR_URL_CA_BUNDLE") or None
 
     # Overload, per worker (README, "Robustness"): one request runs on the engine and
     # at most this many more are inside the worker; the next is answered 503 at once.

@@ -30,6 +30,10 @@ _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 # NAT64's well-known prefix: a gateway turns it into the IPv4 address in its low bits.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Not globally reachable per the IANA registries, though Python 3.11 calls them global.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(network) for network in ("192.0.0.0/24", "3fff::/20", "5f00::/16")
+)
 
 _NOT_PUBLIC = (
     "The url's host is not a public internet address; this service does not fetch "
@@ -68,7 +72,7 @@ class UrlPolicy:
             try:
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                self.names.add(entry.lower().strip("."))
+                self.names.add(entry.lower().rstrip("."))
 
     def check(self, url):
         """Parse and resolve ``url``; raise unless every address it names may be fetched."""
@@ -122,14 +126,16 @@ def fetch_image(url, settings):
 def is_public_address(address):
     """Whether ``address`` is on the public internet: no internal, special or tunnelled-internal range."""
     if address.version == 6:
-        # IPv4 addresses in IPv6 clothing are judged as the IPv4 address they reach.
+        # IPv4 in IPv6 clothing: mapped and compatible forms reach the host's own IPv4
+        # stack, so they are refused; NAT64 and 6to4 are judged by the IPv4 they reach.
         if address.ipv4_mapped or address in _IPV4_COMPATIBLE:
             return False
-        tunnelled = address.sixtofour or (
-            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None
-        )
-        if tunnelled is not None and not is_public_address(tunnelled):
+        if address in _NAT64:
+            return is_public_address(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None and not is_public_address(address.sixtofour):
             return False
+    if any(address in network for network in _NOT_GLOBAL if network.version == address.version):
+        return False
     return address.is_global and not (
         address.is_multicast
         or address.is_reserved
@@ -213,7 +219,7 @@ def _open(target, settings, deadline):
             connect=min(settings["URL_CONNECT_TIMEOUT"], remaining),
             read=min(settings["URL_READ_TIMEOUT"], remaining),
         )
-        pool = _pool(target, str(address), timeout)
+        pool = _pool(target, str(address), timeout, settings["URL_CA_BUNDLE"] or ca_bundle_path())
         try:
             return pool.urlopen(
                 "GET",
@@ -242,7 +248,7 @@ def _open(target, settings, deadline):
     raise UrlFetchError("The url could not be reached (connection refused or no route).") from last_error
 
 
-def _pool(target, address, timeout):
+def _pool(target, address, timeout, ca_bundle):
     common = dict(timeout=timeout, retries=False, maxsize=1)
     if target.scheme == "http":
         return urllib3.HTTPConnectionPool(address, target.port, **common)
@@ -255,7 +261,7 @@ def _pool(target, address, timeout):
         server_hostname=name,
         assert_hostname=name,
         cert_reqs="CERT_REQUIRED",
-        ca_certs=ca_bundle_path(),
+        ca_certs=ca_bundle,
         **common,
     )
 
