@@ -17,7 +17,7 @@ import functools
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import current_app, g
@@ -51,32 +51,34 @@ class Admission:
         with self._lock:
             self.inside -= 1
 
-    def run(self, admitted_at, function, *args, **kwargs):
-        """Call ``function`` on the engine thread: 503 if it has not started within the
-        queue timeout, 504 if it has not finished by the request's deadline."""
+    def run(self, admitted_at, call):
+        """Run ``call()`` on the engine thread; return its result and the seconds it waited.
+
+        503 if it has not started within the queue timeout (it then never runs),
+        504 if it has not finished by the request's deadline (it finishes unheard).
+        """
         future = Future()
         queued_at = time.monotonic()
         self._start_thread()
-        self._jobs.put((future, functools.partial(function, *args, **kwargs)))
+        self._jobs.put((future, call))
+        deadline = admitted_at + self.deadline
         try:
-            return future.result(timeout=self.queue_timeout)
+            result = future.result(timeout=max(0.0, min(queued_at + self.queue_timeout, deadline) - queued_at))
         except FutureTimeout:
             # Cancelling only succeeds while the call is still waiting its turn.
-            if future.cancel():
+            if future.cancel() and time.monotonic() < deadline:
                 raise ServiceBusyError(
                     f"The OCR engine stayed busy for {self.queue_timeout:g} s; retry after the "
                     "Retry-After seconds."
                 ) from None
-        finally:
-            waited = getattr(future, "started_at", time.monotonic()) - queued_at
-            g.queue_ms = round(waited * 1000, 1)
-        try:
-            return future.result(timeout=max(0.0, admitted_at + self.deadline - time.monotonic()))
-        except FutureTimeout:
-            raise DeadlineExceededError(
-                f"The image was not recognised within {self.deadline:g} s; send a smaller image "
-                "or retry later."
-            ) from None
+            try:
+                result = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except (FutureTimeout, CancelledError):
+                raise DeadlineExceededError(
+                    f"The image was not recognised within {self.deadline:g} s; send a smaller image "
+                    "or retry later."
+                ) from None
+        return result, future.started_at - queued_at
 
     def _start_thread(self):
         with self._lock:
@@ -130,9 +132,13 @@ def on_engine(function, *args, **kwargs):
     The engine failing on the image is a 502 RECOGNITION_FAILED; the traceback is logged.
     """
     try:
-        return current_app.extensions["admission"].run(g.admitted_at, function, *args, **kwargs)
+        result, waited = current_app.extensions["admission"].run(
+            g.admitted_at, functools.partial(function, *args, **kwargs)
+        )
     except ApiError:
         raise
     except Exception as error:
         current_app.logger.exception("recognition failed")
         raise RecognitionFailedError(f"The OCR engine failed on this image ({type(error).__name__}).") from None
+    g.queue_ms = round(waited * 1000, 1)
+    return result
