@@ -46,10 +46,73 @@ class PointSchema(Schema):
 class WordsResultSchema(Schema):
     words = fields.String(required=True, **_doc("Recognised text of the segment."))
     score = fields.Float(required=True, **_doc("Recognition confidence, 0..1, 4 decimals."))
+    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
     location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box clipped to the image."))
     vertexes_location = fields.List(
         fields.Nested(PointSchema), **_doc("Four corners, clockwise from the text's top-left.")
     )
+
+
+class LineSchema(Schema):
+    words = fields.String(required=True, **_doc("The line's segments, left to right, joined by one space."))
+    score = fields.Float(required=True, **_doc("Mean confidence of its segments, 4 decimals."))
+    segment_indexes = fields.List(
+        fields.Integer(), required=True, **_doc("Indexes of its segments in words_result, left to right.")
+    )
+    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+    location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box of the line, clipped to the image."))
+    vertexes_location = fields.List(
+        fields.Nested(PointSchema), **_doc("Four corners along the line's text direction, clockwise from its top-left.")
+    )
+
+
+class BlockSchema(Schema):
+    type = fields.String(
+        required=True,
+        metadata={
+            "description": "title (text clearly larger than the body), paragraph, table (cells in two or "
+            "more columns over two or more rows) or list (bulleted or numbered lines).",
+            "enum": ["title", "paragraph", "table", "list"],
+        },
+    )
+    words = fields.String(required=True, **_doc("The block's lines joined by newlines."))
+    line_indexes = fields.List(
+        fields.Integer(), required=True, **_doc("Indexes of its lines in lines, in reading order.")
+    )
+    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+    location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box of the block, clipped to the image."))
+    cells = fields.List(
+        fields.List(fields.String()),
+        **_doc("Tables only: one list of cell texts per line, one cell per column (empty when the line has none)."),
+    )
+
+
+class PageSchema(Schema):
+    page = fields.Integer(required=True, **_doc("Index of the page, from 0."))
+    width = fields.Integer(required=True, **_doc("Width of the page as recognised, pixels."))
+    height = fields.Integer(required=True, **_doc("Height of the page as recognised, pixels."))
+    orientation = fields.Integer(required=True, **_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
+    words_result_start = fields.Integer(required=True, **_doc("Index in words_result of the page's first segment."))
+    words_result_num = fields.Integer(
+        required=True, **_doc("Number of the page's segments: words_result_start up to, not including, start + num.")
+    )
+    location = fields.Nested(
+        RectangleSchema, allow_none=True, **_doc("Box around all text of the page; null when it has none.")
+    )
+
+
+class SummarySchema(Schema):
+    pages = fields.Integer(required=True, **_doc("Pages recognised."))
+    blocks = fields.Integer(required=True, **_doc("Number of blocks."))
+    lines = fields.Integer(required=True, **_doc("Number of lines."))
+    segments = fields.Integer(required=True, **_doc("Number of segments (words_result_num)."))
+    characters = fields.Integer(required=True, **_doc("Characters in all segments."))
+    mean_score = fields.Float(required=True, allow_none=True, **_doc("Mean segment confidence; null without text."))
+    min_score = fields.Float(required=True, allow_none=True, **_doc("Lowest segment confidence; null without text."))
+    low_score_threshold = fields.Float(
+        required=True, **_doc("OCR_LOW_SCORE_THRESHOLD: a segment scoring below it is low-confidence.")
+    )
+    low_score_segments = fields.Integer(required=True, **_doc("Segments scoring below low_score_threshold."))
 
 
 class ImageInfoSchema(Schema):
@@ -58,23 +121,38 @@ class ImageInfoSchema(Schema):
     format = fields.String(required=True, **_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP or TIFF."))
     name = fields.String(required=True, allow_none=True, **_doc("image_name, or the uploaded file's name."))
     orientation = fields.Integer(required=True, **_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
+    page_count = fields.Integer(
+        required=True, **_doc("Pages (TIFF) or frames in the file; only the first OCR_MAX_PAGES TIFF pages are read.")
+    )
 
 
 class TimingSchema(Schema):
     decode_ms = fields.Float(required=True, **_doc("Fetching and decoding the image."))
     detection_ms = fields.Float(required=True, **_doc("Text detection."))
     recognition_ms = fields.Float(required=True, **_doc("Text recognition."))
+    layout_ms = fields.Float(required=True, **_doc("Lines, blocks, Markdown and the rest of the result."))
     total_ms = fields.Float(required=True, **_doc("Whole request, from form parsing to the result."))
 
 
 class OcrResultSchema(Schema):
     words_result_num = fields.Integer(required=True, **_doc("Number of items in words_result."))
     words_result = fields.List(fields.Nested(WordsResultSchema), required=True, **_doc("Text segments in reading order."))
+    lines = fields.List(
+        fields.Nested(LineSchema), required=True, **_doc("Segments grouped into visual lines, in reading order.")
+    )
+    blocks = fields.List(
+        fields.Nested(BlockSchema), required=True, **_doc("Lines grouped into titles, paragraphs, tables and lists.")
+    )
+    pages = fields.List(fields.Nested(PageSchema), required=True, **_doc("One entry per page recognised."))
     text = fields.String(required=True, **_doc("The segments' words joined by newlines, in reading order."))
+    plain_text = fields.String(required=True, **_doc("Lines joined by newlines, blocks separated by a blank line."))
+    markdown = fields.String(
+        **_doc("GitHub-flavoured Markdown (headings, paragraphs, lists, tables); only with return_markdown=true.")
+    )
+    summary = fields.Nested(SummarySchema, required=True, **_doc("Counts and confidence of the whole result."))
     image = fields.Nested(ImageInfoSchema, required=True)
     need_location = fields.Boolean(required=True, **_doc("Echo of the need_location flag."))
     timing = fields.Nested(TimingSchema, required=True, **_doc("Milliseconds spent in each step."))
-    markdown = fields.String(**_doc("Markdown rendering; present only when return_markdown=true."))
 
 
 class OcrFormSchema(Schema):
@@ -99,7 +177,14 @@ class HealthSchema(Schema):
 
 
 # Coordinates are removed from the body, not nulled, when need_location=false.
-LOCATION_FIELDS = ("words_result.location", "words_result.vertexes_location")
+LOCATION_FIELDS = (
+    "words_result.location",
+    "words_result.vertexes_location",
+    "lines.location",
+    "lines.vertexes_location",
+    "blocks.location",
+    "pages.location",
+)
 
 ocr_result_schema = OcrResultSchema()
 ocr_result_schema_without_location = OcrResultSchema(exclude=LOCATION_FIELDS)

@@ -74,7 +74,7 @@ def test_segments_are_well_formed(receipt_results, receipt_id):
     assert result["image"]["format"] == "JPEG"
     assert result["image"]["name"] == f"{receipt_id}.jpg"
     assert result["need_location"] is True
-    assert set(result["timing"]) == {"decode_ms", "detection_ms", "recognition_ms", "total_ms"}
+    assert set(result["timing"]) == {"decode_ms", "detection_ms", "recognition_ms", "layout_ms", "total_ms"}
     assert result["timing"]["total_ms"] >= result["timing"]["detection_ms"] > 0
     assert "markdown" not in result
     for item in result["words_result"]:

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from ..admission import admitted, on_engine
 from ..errors import ServiceUnavailableError
 from ..image_loader import load_image
-from ..layout import reading_order
+from ..layout import lay_out
 from ..request_form import parse_ocr_form
 from ..result import build_result
 from ..schemas import ocr_result_schema, ocr_result_schema_without_location
@@ -37,20 +37,24 @@ def recognize():
         data = fetch_image(ocr_request.url, config)
     # What the request carried and cost, left in g for the metrics hook (app/metrics.py).
     g.image_bytes = len(data)
-    loaded = load_image(data, config["MAX_IMAGE_PIXELS"])
-    g.image_pixels = loaded.pages[0].width * loaded.pages[0].height
+    loaded = load_image(data, config["MAX_IMAGE_PIXELS"], config["MAX_PAGES"])
+    g.image_pixels = sum(page.width * page.height for page in loaded.pages)
     decoded = time.perf_counter()
 
     # In this worker's line for the engine (app/admission.py): 503 when busy, 504 past the deadline.
-    recognition = on_engine(engine.recognize, loaded.pages[0].pixels, enable_cls=ocr_request.enable_cls)
+    recognitions = [
+        on_engine(engine.recognize, page.pixels, enable_cls=ocr_request.enable_cls) for page in loaded.pages
+    ]
+    recognised = time.perf_counter()
 
-    segments = reading_order(recognition.segments)
+    layouts = [lay_out(recognition.segments) for recognition in recognitions]
     timing = {
         "decode_ms": round((decoded - started) * 1000, 1),
-        "detection_ms": round(recognition.detection_ms, 1),
-        "recognition_ms": round(recognition.recognition_ms, 1),
+        "detection_ms": round(sum(r.detection_ms for r in recognitions), 1),
+        "recognition_ms": round(sum(r.recognition_ms for r in recognitions), 1),
     }
-    result = build_result(ocr_request, loaded, segments, recognition, timing)
+    result = build_result(ocr_request, loaded, recognitions, layouts, timing, config["LOW_SCORE_THRESHOLD"])
+    timing["layout_ms"] = round((time.perf_counter() - recognised) * 1000, 1)
     timing["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
     g.ocr_timing = timing
     schema = ocr_result_schema if ocr_request.need_location else ocr_result_schema_without_location
