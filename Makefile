@@ -3,13 +3,16 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Extras of setup.cfg installed beside the pinned requirements; the container image
+# builds with EXTRAS= (no test tools).
+EXTRAS ?= test
 
 .DEFAULT_GOAL := help
 # Debian packages that tests drive for real; one list, installed only when missing.
 SYSTEM_PACKAGES := chromium chromium-driver nginx tesseract-ocr tesseract-ocr-eng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps run test test-fast clean
+.PHONY: help install system-deps models official-models run test test-fast clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,11 +20,18 @@ help: ## List the targets
 $(STAMP): setup.cfg deploy/requirements.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) deploy/requirements.py test > $(VENV)/requirements.txt
+	$(PY) deploy/requirements.py $(EXTRAS) > $(VENV)/requirements.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with every pinned dependency
+
+models: install ## Build the embedded model directories (ONNX + inference.yml) in OCR_MODEL_CACHE_DIR
+	$(PY) -c 'from app.config import Config; from app.models import prepare_embedded_models; prepare_embedded_models(Config.MODEL_CACHE_DIR)'
+
+# Downloads, so only for an image build with network (deploy/Dockerfile build args).
+official-models: install ## Fetch the official PaddleOCR models named by OCR_DET_MODEL_NAME, OCR_REC_MODEL_NAME
+	$(PY) -c 'import sys; from paddlex.inference.utils.official_models import official_models; [print(official_models[name]) for name in sys.argv[1:]]' $(OCR_DET_MODEL_NAME) $(OCR_REC_MODEL_NAME)
 
 system-deps: ## Install the Debian packages the tests drive (only those missing)
 	@missing=""; for package in $(SYSTEM_PACKAGES); do \
