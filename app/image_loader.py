@@ -5,6 +5,7 @@ Size limits are checked from the header, before pixels are decoded.
 """
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -12,6 +13,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import PayloadTooLargeError, UnsupportedImageError
+
+# What Pillow's decoders raise on malformed data, beyond OSError: a fuzzed TIFF
+# without dimensions raises TypeError from n_frames, for instance.
+CORRUPT_DATA_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, struct.error)
 
 # Pillow's names of the formats we accept; MPO is a JPEG with extra frames.
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP", "TIFF"}
@@ -68,13 +73,18 @@ def load_image(data, max_pixels, max_pages=1):
                 f"{image.format} images are not supported; send JPEG, PNG, BMP, GIF, WebP or TIFF."
             )
         _check_pixels(image, max_pixels)
-        frame_count = getattr(image, "n_frames", 1) if fmt == "TIFF" else 1
-        pages = []
-        for index in range(min(frame_count, max_pages if fmt == "TIFF" else 1)):
-            if index:
-                image.seek(index)
-                _check_pixels(image, max_pixels)
-            pages.append(Page(_decode_frame(image)))
+        try:
+            frame_count = getattr(image, "n_frames", 1) if fmt == "TIFF" else 1
+            pages = []
+            for index in range(min(frame_count, max_pages if fmt == "TIFF" else 1)):
+                if index:
+                    image.seek(index)
+                    _check_pixels(image, max_pixels)
+                pages.append(Page(_decode_frame(image)))
+        except CORRUPT_DATA_ERRORS as error:
+            raise UnsupportedImageError(
+                f"The image's frames could not be read ({error}); send the complete file."
+            ) from None
     return LoadedImage(format=fmt, pages=pages, frame_count=frame_count)
 
 
@@ -94,7 +104,7 @@ def _decode_frame(image):
         image.load()
         upright = ImageOps.exif_transpose(image)
         rgb = _to_rgb(upright)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
+    except (*CORRUPT_DATA_ERRORS, Image.DecompressionBombError) as error:
         raise UnsupportedImageError(
             f"The image data is truncated or corrupt ({error}); send the complete file."
         ) from None

@@ -102,6 +102,18 @@ def many_page_tiff(pages):
     return encode(images[0], "TIFF", save_all=True, append_images=images[1:])
 
 
+def tiff_with_a_page_without_size():
+    """Two pages; the second page's width and length tags are renamed, so it has no size."""
+    data = bytearray(many_page_tiff(2))
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    for index in range(struct.unpack_from("<H", data, second)[0]):
+        entry = second + 2 + 12 * index
+        if struct.unpack_from("<H", data, entry)[0] in (256, 257):
+            struct.pack_into("<H", data, entry, 65000 + data[entry] % 2)
+    return bytes(data)
+
+
 def tiff_header_only(width, height):
     """A little-endian TIFF whose one IFD claims ``width`` x ``height`` and points at no strips."""
     entries = [
@@ -150,6 +162,9 @@ def corpus():
         # Many frames or pages: the first is read, the rest never decoded.
         Case("gif with 3000 frames", *upload(many_frame_gif(3000)), 200, None),
         Case("tiff with 300 pages", *upload(many_page_tiff(300)), 200, None),
+        # Found by the fuzz test: Pillow raised TypeError counting the pages.
+        Case("tiff with a page without size", *upload(tiff_with_a_page_without_size()), 415, "UNSUPPORTED_IMAGE",
+             "frames could not be read"),
         # Not images at all.
         Case("svg", *upload(b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><text>hi</text></svg>', "a.svg"),
              415, "UNSUPPORTED_IMAGE", "not a recognisable image"),

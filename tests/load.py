@@ -1,0 +1,123 @@
+"""Drive a running service with concurrent clients and watch its workers; for slow tests and benchmarks.
+
+Every loop is bounded in time; targets are loopback addresses only.
+"""
+
+import itertools
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.hostile_inputs import OCR, corpus, upload
+from tests.sroie import receipt_ids, receipt_path
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request to send, with the answer it must get."""
+
+    name: str
+    body: bytes
+    content_type: str
+    status: int
+    code: str | None
+
+
+@dataclass
+class Outcome:
+    probe: Probe
+    started: float  # time.monotonic()
+    ended: float
+    status: int | None  # None: no HTTP answer (connection refused, reset, timed out)
+    code: str | None
+    retry_after: str | None
+
+    @property
+    def seconds(self):
+        return self.ended - self.started
+
+    @property
+    def expected(self):
+        return self.status == self.probe.status and self.code == self.probe.code
+
+
+def receipt_probes():
+    """Every SROIE dev receipt as an upload; each must be read (200)."""
+    return [Probe(f"receipt {rid}", *upload(receipt_path(rid).read_bytes(), f"{rid}.jpg"), 200, None)
+            for rid in receipt_ids()]
+
+
+def corpus_probes():
+    return [Probe(case.name, case.body, case.content_type, case.status, case.code) for case in corpus()]
+
+
+def send(base_url, probe, timeout=120):
+    started = time.monotonic()
+    try:
+        answer = requests.post(base_url + OCR, data=probe.body, headers={"Content-Type": probe.content_type},
+                               timeout=timeout)
+    except requests.RequestException:
+        return Outcome(probe, started, time.monotonic(), None, None, None)
+    code = answer.json().get("code") if answer.headers.get("Content-Type", "").startswith("application/json") else None
+    return Outcome(probe, started, time.monotonic(), answer.status_code, code, answer.headers.get("Retry-After"))
+
+
+def run_clients(base_url, probes, clients, seconds, honour_retry_after=True, seed=5):
+    """``clients`` threads send probes (shuffled, cycled) until ``seconds`` have passed; return every outcome."""
+    outcomes, lock = [], threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(index):
+        order = list(probes)
+        random.Random(seed + index).shuffle(order)
+        for probe in itertools.cycle(order):
+            if time.monotonic() >= stop_at:
+                return
+            outcome = send(base_url, probe)
+            with lock:
+                outcomes.append(outcome)
+            if honour_retry_after and outcome.status == 503:
+                time.sleep(float(outcome.retry_after or 1))
+
+    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 180)
+    return outcomes
+
+
+def worker_pids(master_pid):
+    """The gunicorn master's live child processes (Linux /proc)."""
+    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    return sorted(int(pid) for pid in path.read_text().split()) if path.exists() else []
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmRSS for {pid}")
+
+
+def wait_for_log(log_path, text, count, timeout):
+    """Wait until ``text`` appears ``count`` times in the server log; return the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if Path(log_path).read_text(errors="replace").count(text) >= count:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise TimeoutError(f"{text!r} not seen {count} times in {timeout} s")
+
+
+def summary(outcomes):
+    """Counts per (status, code), for messages and reports."""
+    counts = {}
+    for outcome in outcomes:
+        key = f"{outcome.status} {outcome.code or ''}".strip() if outcome.status else "connection error"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
