@@ -78,8 +78,8 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def prepare_model(model, cache_dir, inference_config):
-    """Copy ``model`` into its own directory under ``cache_dir`` beside its inference.yml."""
+def verified_model_path(model, cache_dir):
+    """Copy ``model`` into its own directory under ``cache_dir`` after checking its SHA-256."""
     source = rapidocr_models_dir() / model.filename
     if not source.is_file():
         raise ModelError(f"Embedded model {source} is missing; reinstall rapidocr=={RAPIDOCR_VERSION}.")
@@ -94,6 +94,12 @@ def prepare_model(model, cache_dir, inference_config):
     onnx_path = target / "inference.onnx"
     if not onnx_path.is_file() or sha256_of(onnx_path) != model.sha256:
         _atomic_copy(source, onnx_path)
+    return onnx_path
+
+
+def prepare_model(model, cache_dir, inference_config):
+    """Copy ``model`` into its own directory under ``cache_dir`` beside its inference.yml."""
+    target = verified_model_path(model, cache_dir).parent
     config = {"Global": {"model_name": model.model_name}, **inference_config}
     _atomic_write(target / "inference.yml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return PreparedModel(model.model_name, str(target))

@@ -1,0 +1,128 @@
+"""Which way up a page and its text lines are, and how to map boxes between the two.
+
+No page-orientation model can be shipped offline, so the page angle is decided
+from what the engine already has: the shape of the detected text boxes (mostly
+tall boxes mean a quarter turn) and how confidently the recogniser reads a few
+of the longest lines one way up or the other. Text lines that are upside down on
+an upright page are caught by the small ``ch_ppocr_mobile_v2.0_cls`` classifier.
+
+Angles are counter-clockwise turns in degrees (0, 90, 180, 270): a page
+reported at 90 was turned 90 degrees counter-clockwise from upright, and is
+read after turning it back.
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+# A box counts as a line of text (and so as a witness of the text direction)
+# when its long side is at least this many times its short side.
+LINE_ASPECT = 2.0
+# The page is taken to lie on its side when at least this share of the line
+# boxes (weighted by length) stand upright.
+QUARTER_TURN_SHARE = 0.6
+# Lines read in both directions to decide between a page and its 180-degree turn.
+SAMPLE_LINES = 8
+# The turned reading must beat the plain one by this much mean confidence:
+# an upright page is never turned on a close call.
+TURN_MARGIN = 0.15
+
+# cv2 turns images clockwise or counter-clockwise; these turn by the key's degrees counter-clockwise.
+_CV2_TURN = {
+    90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_CLOCKWISE,
+}
+
+
+def turn_image(pixels, angle):
+    """Return ``pixels`` turned counter-clockwise by ``angle`` degrees."""
+    angle %= 360
+    return pixels if angle == 0 else cv2.rotate(pixels, _CV2_TURN[angle])
+
+
+def turn_points(points, angle, width, height):
+    """Map points of a ``width`` x ``height`` image onto that image turned by ``angle``.
+
+    Turning keeps a clockwise polygon clockwise, so point order is kept.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    x, y = points[..., 0], points[..., 1]
+    angle %= 360
+    if angle == 90:
+        return np.stack([y, width - x], axis=-1)
+    if angle == 180:
+        return np.stack([width - x, height - y], axis=-1)
+    if angle == 270:
+        return np.stack([height - y, x], axis=-1)
+    return points.copy()
+
+
+def box_sides(polygon):
+    """(along, across) lengths of a quadrilateral: mean of its horizontal and vertical edge pairs."""
+    p = np.asarray(polygon, dtype=np.float64)
+    horizontal = (np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
+    vertical = (np.linalg.norm(p[3] - p[0]) + np.linalg.norm(p[2] - p[1])) / 2
+    return horizontal, vertical
+
+
+def line_boxes(polygons):
+    """Indexes of boxes elongated enough to show a text direction, longest first."""
+    lines = []
+    for index, polygon in enumerate(polygons):
+        ys, xs = np.asarray(polygon)[:, 1], np.asarray(polygon)[:, 0]
+        width, height = float(np.ptp(xs)), float(np.ptp(ys))
+        if max(width, height) >= LINE_ASPECT * max(1.0, min(width, height)):
+            lines.append((max(width, height), index))
+    return [index for _, index in sorted(lines, reverse=True)]
+
+
+def lies_on_its_side(polygons):
+    """True when most text lines run vertically: the page was turned a quarter."""
+    upright = total = 0.0
+    for index in line_boxes(polygons):
+        xs, ys = np.asarray(polygons[index])[:, 0], np.asarray(polygons[index])[:, 1]
+        length = max(float(np.ptp(xs)), float(np.ptp(ys)))
+        total += length
+        if np.ptp(ys) > np.ptp(xs):
+            upright += length
+    return total > 0 and upright / total >= QUARTER_TURN_SHARE
+
+
+class TextlineOrientationClassifier:
+    """The ``ch_ppocr_mobile_v2.0_cls`` ONNX model: is a text-line crop upside down?"""
+
+    # The model's input: 3 x 48 x 192, pixels scaled to [-1, 1]; labels ["0", "180"].
+    HEIGHT, WIDTH = 48, 192
+    BATCH = 8
+
+    def __init__(self, model_path, threads=None):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+
+    def upside_down(self, crops):
+        """Probability that each crop (BGR, text running left to right) is upside down."""
+        probabilities = []
+        for start in range(0, len(crops), self.BATCH):
+            batch = np.stack([self._normalise(crop) for crop in crops[start : start + self.BATCH]])
+            (scores,) = self._session.run(None, {self._input: batch})
+            probabilities.extend(float(p) for p in scores[:, 1])
+        return probabilities
+
+    def _normalise(self, crop):
+        height, width = crop.shape[:2]
+        resized_width = min(self.WIDTH, max(1, math.ceil(self.HEIGHT * width / max(1, height))))
+        resized = cv2.resize(crop, (resized_width, self.HEIGHT)).astype(np.float32)
+        canvas = np.zeros((3, self.HEIGHT, self.WIDTH), dtype=np.float32)
+        canvas[:, :, :resized_width] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+        return canvas
