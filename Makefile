@@ -9,7 +9,7 @@ EXTRAS ?= test
 
 .DEFAULT_GOAL := help
 # Debian packages that tests drive for real; one list, installed only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver nginx tesseract-ocr tesseract-ocr-eng
+SYSTEM_PACKAGES := chromium chromium-driver nginx gettext-base tesseract-ocr tesseract-ocr-eng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install system-deps models official-models run test test-fast clean
