@@ -1,4 +1,5 @@
-"""deploy/nginx.conf in front of real gunicorn: OCR through it, request ids, nginx's own errors as JSON."""
+"""deploy/nginx.conf: valid and matched to the service's limits; in front of real gunicorn, OCR
+through it, request ids, and nginx's own errors as JSON."""
 
 import json
 import os
@@ -12,30 +13,36 @@ from contextlib import contextmanager
 import pytest
 import requests
 
+from app.config import Config
 from tests.servers import ROOT, free_port, running_gunicorn
 from tests.sroie import receipt_path
-
-pytestmark = pytest.mark.slow
+from tests.test_gunicorn_config import environ, load_config  # noqa: F401 (environ is a fixture)
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 OCR_PATH = "/api/v1/image/ocr"
 NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+MIB = 1024 * 1024
 
 
 def server_block(listen, upstream):
-    """deploy/nginx.conf with its two placeholders filled, as envsubst would."""
-    text = (ROOT / "deploy" / "nginx.conf").read_text()
-    filled = text.replace("${OCR_LISTEN}", listen).replace("${OCR_UPSTREAM}", upstream)
-    assert "${" not in filled, "deploy/nginx.conf has a placeholder the docs do not name"
+    """deploy/nginx.conf filled by envsubst, with the command its header gives."""
+    filled = subprocess.run(
+        ["envsubst", "$OCR_LISTEN $OCR_UPSTREAM"],
+        input=NGINX_CONF.read_text(),
+        env={"OCR_LISTEN": listen, "OCR_UPSTREAM": upstream},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "${" not in filled, "deploy/nginx.conf has a placeholder its header does not name"
     return filled
 
 
-@contextmanager
-def running_nginx(upstream, prefix):
-    """Run nginx in the foreground with a temporary prefix; yield its base url."""
-    port = free_port()
+def write_nginx_prefix(prefix, listen, upstream):
+    """A minimal nginx.conf that includes the server block, everything under ``prefix``."""
     prefix.mkdir(parents=True, exist_ok=True)
-    (prefix / "ocr.conf").write_text(server_block(f"127.0.0.1:{port}", upstream))
+    (prefix / "ocr.conf").write_text(server_block(listen, upstream))
     (prefix / "nginx.conf").write_text(
         f"""
         daemon off;
@@ -56,8 +63,44 @@ def running_nginx(upstream, prefix):
     )
     # As root, nginx's workers would switch to "nobody", who cannot write the prefix.
     user = ["-g", "user root;"] if os.geteuid() == 0 else []
+    return [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), *user]
+
+
+def directive(name):
+    """The value of a directive that appears once in deploy/nginx.conf."""
+    (value,) = re.findall(rf"^\s*{name}\s+([^;]+);", NGINX_CONF.read_text(), re.MULTILINE)
+    return value
+
+
+def seconds(value):
+    return int(value.removesuffix("s"))
+
+
+def test_nginx_accepts_the_server_block(tmp_path):
+    command = write_nginx_prefix(tmp_path, "127.0.0.1:8080", "127.0.0.1:8000")
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_body_limit_lets_through_what_the_service_accepts():
+    limit_mib = int(directive("client_max_body_size").removesuffix("m"))
+    accepted = Config().MAX_CONTENT_LENGTH  # a 10 MB image as Base64, plus the form
+    # Never below the service's own limit, and not far above it either.
+    assert accepted <= limit_mib * MIB < accepted + MIB
+
+
+def test_nginx_waits_longer_than_the_service(environ):
+    gunicorn, _ = load_config()
+    assert seconds(directive("proxy_read_timeout")) > gunicorn.timeout > Config.REQUEST_DEADLINE
+
+
+@contextmanager
+def running_nginx(upstream, prefix):
+    """Run nginx in the foreground with a temporary prefix; yield its base url."""
+    port = free_port()
+    command = write_nginx_prefix(prefix, f"127.0.0.1:{port}", upstream)
     process = subprocess.Popen(
-        [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), *user],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -124,6 +167,7 @@ def assert_json_error(answer, status, code):
     assert body["message"]
 
 
+@pytest.mark.slow
 def test_ocr_through_nginx_matches_gunicorn_and_gets_an_id(stack):
     through_nginx = post_receipt(stack["nginx"])
     direct = post_receipt(stack["gunicorn"])
@@ -138,6 +182,7 @@ def test_ocr_through_nginx_matches_gunicorn_and_gets_an_id(stack):
     assert [(e["path"], e["status"]) for e in served] == [(OCR_PATH, 200)]
 
 
+@pytest.mark.slow
 def test_client_request_id_flows_through_to_gunicorn(stack):
     answer = requests.get(stack["nginx"] + "/readyz", headers={"X-Request-ID": "client-42.a:b"}, timeout=10)
     assert answer.status_code == 200
@@ -145,6 +190,7 @@ def test_client_request_id_flows_through_to_gunicorn(stack):
     assert any(e["request_id"] == "client-42.a:b" for e in gunicorn_access_entries(stack["log"]))
 
 
+@pytest.mark.slow
 def test_request_id_that_is_not_an_id_is_replaced(stack):
     answer = requests.get(stack["nginx"] + "/healthz", headers={"X-Request-ID": 'x" injected=1'}, timeout=10)
     assert answer.status_code == 200
@@ -152,6 +198,7 @@ def test_request_id_that_is_not_an_id_is_replaced(stack):
     assert all(e["request_id"] != 'x" injected=1' for e in gunicorn_access_entries(stack["log"]))
 
 
+@pytest.mark.slow
 def test_oversized_body_gets_nginx_413_as_json(stack):
     body = b"0" * (16 * 1024 * 1024)
     answer = requests.post(
@@ -166,11 +213,13 @@ def test_oversized_body_gets_nginx_413_as_json(stack):
     assert all(e["request_id"] != "too-big-1" for e in gunicorn_access_entries(stack["log"]))
 
 
+@pytest.mark.slow
 def test_service_errors_pass_through_unchanged(stack):
     answer = requests.post(stack["nginx"] + OCR_PATH, data={"url": "ftp://example.com/a.png"}, timeout=10)
     assert_json_error(answer, 400, "INVALID_URL")
 
 
+@pytest.mark.slow
 def test_gunicorn_stopped_gives_json_502(tmp_path):
     # A gunicorn of its own (no engine needed) so stopping it spoils no other test.
     with running_gunicorn(workers=1, env={"OCR_LOAD_ENGINE": "0"}, ready_path="/healthz") as (process, gunicorn_url):
