@@ -131,3 +131,13 @@ def test_child_exit_forgets_the_dead_workers_live_gauges(environ, tmp_path):
     (directory / "counter_4242.db").write_bytes(b"")
     namespace["child_exit"](None, SimpleNamespace(pid=4242))
     assert sorted(p.name for p in directory.iterdir()) == ["counter_4242.db"]
+
+
+def test_readme_documents_every_variable():
+    """README's configuration tables name every OCR_* variable the two config files read."""
+    read = set()
+    for source in (ROOT / "app" / "config.py", CONFIG_FILE):
+        read |= set(re.findall(r'"(OCR_[A-Z_]+)"', source.read_text()))
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"`(OCR_[A-Z_]+)`", readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]))
+    assert read <= documented, f"missing from README's Configuration: {sorted(read - documented)}"
