@@ -230,9 +230,14 @@ def _regions(frame, indexes):
 
 
 def _find_columns(frame, lines):
-    """The first run of lines split by a gutter with prose on both sides: (start, end, gutter x)."""
+    """The first run of lines split by a gutter with prose on both sides: (start, end, gutter x).
+
+    Runs are scanned one after another, each as long as its gutter lasts, so the
+    search stays linear in the number of lines.
+    """
     min_gutter = COLUMN_GUTTER * frame.text_height
-    for start in range(len(lines) - COLUMN_MIN_LINES + 1):
+    start = 0
+    while start <= len(lines) - COLUMN_MIN_LINES:
         free = [(-math.inf, math.inf)]
         end = start
         while end < len(lines):
@@ -244,11 +249,11 @@ def _find_columns(frame, lines):
             if not _inner(narrowed):
                 break
             free, end = narrowed, end + 1
-        if end - start < COLUMN_MIN_LINES:
-            continue
-        for low, high in sorted(_inner(free), key=lambda gap: gap[0] - gap[1]):
-            if _prose_on_both_sides(frame, lines[start:end], low, high):
-                return start, end, (low + high) / 2
+        if end - start >= COLUMN_MIN_LINES:
+            for low, high in sorted(_inner(free), key=lambda gap: gap[0] - gap[1]):
+                if _prose_on_both_sides(frame, lines[start:end], low, high):
+                    return start, end, (low + high) / 2
+        start = max(end, start + 1)
     return None
 
 

@@ -13,10 +13,8 @@ from .layout import to_markdown
 
 def clipped_vertices(polygon, width, height):
     """Four integer corners inside the image, clockwise from the top-left."""
-    points = np.asarray(polygon, dtype=np.float64)
-    points[:, 0] = points[:, 0].clip(0, width - 1)
-    points[:, 1] = points[:, 1].clip(0, height - 1)
-    return [{"x": int(round(x)), "y": int(round(y))} for x, y in points]
+    points = np.rint(np.clip(np.asarray(polygon, dtype=np.float64), 0, [width - 1, height - 1]))
+    return [{"x": x, "y": y} for x, y in points.astype(int).tolist()]
 
 
 def bounding_rectangle(vertices):

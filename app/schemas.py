@@ -26,6 +26,11 @@ def _flag(text, name):
     }
 
 
+def _page_index():
+    """Every segment, line and block says which page it is on."""
+    return fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+
+
 class ErrorSchema(Schema):
     code = fields.String(required=True, **_doc("Stable upper-case error code, e.g. UNSUPPORTED_IMAGE."))
     message = fields.String(required=True, **_doc("What went wrong and what to change."))
@@ -46,7 +51,7 @@ class PointSchema(Schema):
 class WordsResultSchema(Schema):
     words = fields.String(required=True, **_doc("Recognised text of the segment."))
     score = fields.Float(required=True, **_doc("Recognition confidence, 0..1, 4 decimals."))
-    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+    page = _page_index()
     location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box clipped to the image."))
     vertexes_location = fields.List(
         fields.Nested(PointSchema), **_doc("Four corners, clockwise from the text's top-left.")
@@ -59,7 +64,7 @@ class LineSchema(Schema):
     segment_indexes = fields.List(
         fields.Integer(), required=True, **_doc("Indexes of its segments in words_result, left to right.")
     )
-    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+    page = _page_index()
     location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box of the line, clipped to the image."))
     vertexes_location = fields.List(
         fields.Nested(PointSchema), **_doc("Four corners along the line's text direction, clockwise from its top-left.")
@@ -79,7 +84,7 @@ class BlockSchema(Schema):
     line_indexes = fields.List(
         fields.Integer(), required=True, **_doc("Indexes of its lines in lines, in reading order.")
     )
-    page = fields.Integer(required=True, **_doc("Index of the page in pages, from 0."))
+    page = _page_index()
     location = fields.Nested(RectangleSchema, **_doc("Axis-aligned box of the block, clipped to the image."))
     cells = fields.List(
         fields.List(fields.String()),

@@ -1,0 +1,136 @@
+"""Layout benchmark: line grouping, Markdown tables and layout time on the SROIE dev receipts.
+
+    .venv/bin/python -m tests.bench.bench_layout [--limit N] [--runs R]
+
+Each receipt is recognised once by the real engine, as the endpoint does; then
+the layout step (everything the endpoint does after recognition: lines, blocks,
+Markdown and the result object) runs R times and its median is kept.
+
+Line grouping is judged on pairs of ground-truth boxes whose relation is clear
+(tests/layout_truth.py): they clearly share a row (vertical overlap of at least
+60% of the smaller height) or clearly do not (no vertical overlap). Predicted
+segments are mapped to the truth box they cover most; the score is the share of
+pairs the service's ``lines`` group the same way. The peer, measured on the
+same segments in the same run, is the usual fixed-pixel rule: segments whose
+centres are within 10 pixels of height share a line, no deskewing.
+A receipt "yields a Markdown table" when markdown-it-py finds a table in its
+Markdown. Layout time is compared with the recognition time of the same images.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from app.config import Config
+from app.engine import OcrEngine
+from app.image_loader import load_image
+from app.layout import lay_out
+from app.request_form import OcrRequest
+from app.result import build_result
+from tests.layout_truth import LineAgreement, line_agreement
+from tests.markdown_blocks import parse_blocks
+from tests.sroie import SROIE, ground_truth, receipt_ids, receipt_path
+
+PEER_PIXELS = 10
+
+
+def fixed_pixel_lines(segments):
+    """The peer: a segment joins the line whose last centre is within PEER_PIXELS of its own."""
+    centres = [float(np.asarray(s.polygon)[:, 1].mean()) for s in segments]
+    line_of, last_centre = {}, []
+    for index in sorted(range(len(segments)), key=centres.__getitem__):
+        if last_centre and centres[index] - last_centre[-1] <= PEER_PIXELS:
+            last_centre[-1] = centres[index]
+        else:
+            last_centre.append(centres[index])
+        line_of[index] = len(last_centre) - 1
+    return line_of
+
+
+def bounding_box(polygon):
+    points = np.asarray(polygon, dtype=np.float64)
+    return (*points.min(axis=0), *points.max(axis=0))
+
+
+def lay_out_result(loaded, recognition, config):
+    """What the endpoint does after recognition, with Markdown on."""
+    request = OcrRequest(
+        source="file", image_bytes=b"", url=None, image_name="receipt.jpg",
+        need_location=True, return_markdown=True, enable_cls=False,
+    )
+    layouts = [lay_out(recognition.segments)]
+    return layouts[0], build_result(request, loaded, [recognition], layouts, {}, config.LOW_SCORE_THRESHOLD)
+
+
+def run(engine, ids, runs, config, progress):
+    service, peer = LineAgreement(), LineAgreement()
+    tables, layout_ms, recognition_ms = 0, [], []
+    for receipt_id in ids:
+        loaded = load_image(receipt_path(receipt_id).read_bytes(), config.MAX_IMAGE_PIXELS)
+        started = time.perf_counter()
+        recognition = engine.recognize(loaded.pages[0].pixels)
+        recognition_ms.append((time.perf_counter() - started) * 1000)
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            layout, result = lay_out_result(loaded, recognition, config)
+            timings.append((time.perf_counter() - started) * 1000)
+        layout_ms.append(statistics.median(timings))
+
+        truth = ground_truth(receipt_id)
+        boxes = [bounding_box(s.polygon) for s in layout.segments]
+        line_of = {i: k for k, line in enumerate(layout.lines) for i in line.segments}
+        service = service.add(line_agreement(truth, boxes, line_of))
+        raw_boxes = [bounding_box(s.polygon) for s in recognition.segments]
+        peer = peer.add(line_agreement(truth, raw_boxes, fixed_pixel_lines(recognition.segments)))
+        has_table = any(block.kind == "table" for block in parse_blocks(result["markdown"]))
+        tables += has_table
+        progress(f"{receipt_id}: {len(layout.lines)} lines, table={has_table}, layout {layout_ms[-1]:.1f} ms")
+    return service, peer, tables, layout_ms, recognition_ms
+
+
+def percent(part, whole):
+    return f"{100 * part / max(1, whole):.2f}% ({part}/{whole})"
+
+
+def format_table(count, service, peer, tables, layout_ms, recognition_ms):
+    rows = [
+        ("line grouping accuracy, all clear pairs",
+         percent(service.same_row_together + service.other_row_apart, service.same_row + service.other_row),
+         percent(peer.same_row_together + peer.other_row_apart, peer.same_row + peer.other_row)),
+        ("  same-row pairs on one line", percent(service.same_row_together, service.same_row),
+         percent(peer.same_row_together, peer.same_row)),
+        ("  other-row pairs on different lines", percent(service.other_row_apart, service.other_row),
+         percent(peer.other_row_apart, peer.other_row)),
+        ("receipts with a Markdown table", f"{tables}/{count}", ""),
+        ("layout ms per image, mean", f"{statistics.fmean(layout_ms):.1f}", ""),
+        ("layout ms per image, median", f"{statistics.median(layout_ms):.1f}", ""),
+        ("layout ms per image, max", f"{max(layout_ms):.1f}", ""),
+        ("recognition ms per image, median (for scale)", f"{statistics.median(recognition_ms):.0f}", ""),
+        ("layout time / recognition time, mean", f"{statistics.fmean(layout_ms) / statistics.fmean(recognition_ms):.2%}",
+         ""),
+    ]
+    lines = [f"| measure | this service | peer: centres within {PEER_PIXELS} px |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {value} | {peer_value} |" for name, value, peer_value in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N receipts")
+    parser.add_argument("--runs", type=int, default=5, help="layout runs per receipt (median kept)")
+    args = parser.parse_args(argv)
+    config = Config()
+    engine = OcrEngine({name: getattr(config, name) for name in dir(config) if name.isupper()})
+    engine.warm_up()
+    ids = receipt_ids()[: args.limit]
+    results = run(engine, ids, args.runs, config, progress=lambda line: print(line, file=sys.stderr))
+    print(f"{len(ids)} receipts of {SROIE.name}; layout time: median of {args.runs} runs per receipt")
+    print(format_table(len(ids), *results))
+
+
+if __name__ == "__main__":
+    main()
