@@ -9,7 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import url_for
 
-from . import errors
+from . import errors, request_log
 from .schemas import ErrorSchema, HealthSchema, OcrFormSchema, OcrResultSchema
 
 OPENAPI_VERSION = "3.0.3"
@@ -18,6 +18,14 @@ API_VERSION = "1.0"
 # werkzeug's routing errors cannot happen on a documented path and method.
 _ROUTING_STATUSES = (404, 405)
 
+# Every answer carries the request's id (app/request_log.py), errors included.
+_REQUEST_ID = {
+    request_log.HEADER: {
+        "description": "The request's id: the client's X-Request-ID when it is a plain token, else a new one.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
 _RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before retrying.",
@@ -128,7 +136,12 @@ def build_openapi(title):
         {"text/plain": {"schema": {"type": "string"}}},
     )
     _get_operation(spec, url_for("meta.openapi"), "openapi", "This document.", _json({"type": "object"}))
-    return spec.to_dict()
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                response.setdefault("headers", {}).update(_REQUEST_ID)
+    return document
 
 
 def _json(schema):
