@@ -1,0 +1,98 @@
+"""Deployment benchmark: what nginx (deploy/nginx.conf) and /metrics cost in front of real gunicorn.
+
+Run: ``.venv/bin/python -m tests.bench.bench_deploy [--receipts 20] [--probes 200]``.
+One gunicorn (deploy/gunicorn.conf.py, one worker) and one nginx in the same run;
+each request is sent straight to gunicorn and through nginx, alternating which
+goes first, and the table gives medians, p90 and the ratio.
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from tests.servers import running_gunicorn
+from tests.sroie import receipt_ids, receipt_path
+from tests.test_nginx import running_nginx
+
+OCR = "/api/v1/image/ocr"
+
+
+def timed(call):
+    started = time.perf_counter()
+    answer = call()
+    elapsed = time.perf_counter() - started
+    answer.raise_for_status()
+    return elapsed
+
+
+def post_receipt(base_url, path):
+    def call():
+        with open(path, "rb") as handle:
+            return requests.post(base_url + OCR, files={"file": (path.name, handle)}, timeout=180)
+
+    return call
+
+
+def get(base_url, path):
+    return lambda: requests.get(base_url + path, timeout=10)
+
+
+def compare(requests_by_target, rounds):
+    """Time each request against both targets, alternating the order; seconds per target."""
+    seconds = {name: [] for name in requests_by_target}
+    names = list(requests_by_target)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            seconds[name].append(timed(requests_by_target[name](index)))
+    return seconds
+
+
+def p90(values):
+    return statistics.quantiles(values, n=10)[-1]
+
+
+def row(label, direct, proxied, scale, unit):
+    cells = []
+    for reduce in (statistics.median, p90):
+        a, b = reduce(direct) * scale, reduce(proxied) * scale
+        cells.append(f"{a:.1f} {unit} | {b:.1f} {unit} | {b / a:.3f}")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--receipts", type=int, default=20)
+    parser.add_argument("--probes", type=int, default=200)
+    args = parser.parse_args()
+    receipts = [receipt_path(rid) for rid in receipt_ids()[: args.receipts]]
+
+    with tempfile.TemporaryDirectory() as directory:
+        env = {"OCR_MODEL_CACHE_DIR": str(Path(directory) / "models")}
+        with running_gunicorn(workers=1, env=env) as (_, gunicorn_url):
+            with running_nginx(gunicorn_url.removeprefix("http://"), Path(directory) / "nginx") as nginx_url:
+                targets = {"direct": gunicorn_url, "nginx": nginx_url}
+                for base_url in targets.values():  # warm both paths
+                    timed(post_receipt(base_url, receipts[0]))
+                ocr = compare(
+                    {name: lambda i, u=url: post_receipt(u, receipts[i]) for name, url in targets.items()},
+                    len(receipts),
+                )
+                health = compare({name: lambda i, u=url: get(u, "/healthz") for name, url in targets.items()}, args.probes)
+                scrape = compare({name: lambda i, u=url: get(u, "/metrics") for name, url in targets.items()}, args.probes)
+
+    print(f"deploy/nginx.conf in front of gunicorn (1 worker), {len(receipts)} receipts, {args.probes} probes")
+    print("| request | median direct | median via nginx | ratio | p90 direct | p90 via nginx | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(row("OCR of a receipt (multipart upload)", ocr["direct"], ocr["nginx"], 1000, "ms"))
+    print(row("GET /healthz", health["direct"], health["nginx"], 1000, "ms"))
+    print(row("GET /metrics (scrape)", scrape["direct"], scrape["nginx"], 1000, "ms"))
+    added = statistics.median(b - a for a, b in zip(ocr["direct"], ocr["nginx"]))
+    print(f"median added by nginx per OCR request: {added * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
