@@ -252,78 +252,70 @@ def test_the_checked_address_is_the_one_connected_to(engine, http_server, monkey
     assert http_server.seen[-1] == ("/page.png", f"rebind.test:{port}")
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://127.0.0.1/",
-        "http://127.1/",
-        "http://2130706433/",
-        "http://0x7f000001/",
-        "http://0177.0.0.1/",
-        "http://0x7f.1/",
-        "http://0/",
-        "http://0.0.0.0/",
-        "http://localhost/",
-        "http://LOCALHOST./",
-        "http://user@127.0.0.1/",
-        "http://[::1]/",
-        "http://[::]/",
-        "http://[::ffff:127.0.0.1]/",
-        "http://[::ffff:7f00:1]/",
-        "http://[::ffff:8.8.8.8]/",
-        "http://[::127.0.0.1]/",
-        "http://[fc00::1]/",
-        "http://[fd12:3456:789a::1]/",
-        "http://[fe80::1]/",
-        "http://[fe80::1%25eth0]/",
-        "http://[ff02::1]/",
-        "http://[64:ff9b::7f00:1]/",
-        "http://[2002:7f00:1::1]/",
-        "http://[2001:db8::1]/",
-        "http://10.1.2.3/",
-        "http://172.16.0.1/",
-        "http://192.168.0.1/",
-        "http://169.254.169.254/latest/meta-data/",
-        "https://169.254.169.254/",
-        "http://100.64.0.1/",
-        "http://100.127.255.254/",
-        "http://224.0.0.1/",
-        "http://239.255.255.250/",
-        "http://240.0.0.1/",
-        "http://255.255.255.255/",
-        "http://192.0.0.8/",
-        "http://198.18.0.1/",
-        "http://192.0.2.1/",
-        "http://example.com:22/",
-        "http://example.com:6379/",
-        "https://example.com:8443/",
-    ],
-)
-def test_internal_addresses_and_ports_are_refused(client, url):
+# Internal addresses in every spelling, and ports other than 80 and 443: refused.
+REFUSED_URLS = [
+    ("http://127.0.0.1/", "URL_NOT_ALLOWED"),
+    ("http://127.1/", "URL_NOT_ALLOWED"),
+    ("http://2130706433/", "URL_NOT_ALLOWED"),
+    ("http://0x7f000001/", "URL_NOT_ALLOWED"),
+    ("http://0177.0.0.1/", "URL_NOT_ALLOWED"),
+    ("http://0x7f.1/", "URL_NOT_ALLOWED"),
+    ("http://0/", "URL_NOT_ALLOWED"),
+    ("http://0.0.0.0/", "URL_NOT_ALLOWED"),
+    ("http://localhost/", "URL_NOT_ALLOWED"),
+    ("http://LOCALHOST./", "URL_NOT_ALLOWED"),
+    ("http://user@127.0.0.1/", "URL_NOT_ALLOWED"),
+    ("http://[::1]/", "URL_NOT_ALLOWED"),
+    ("http://[::]/", "URL_NOT_ALLOWED"),
+    ("http://[::ffff:127.0.0.1]/", "URL_NOT_ALLOWED"),
+    ("http://[::ffff:7f00:1]/", "URL_NOT_ALLOWED"),
+    ("http://[::ffff:8.8.8.8]/", "URL_NOT_ALLOWED"),
+    ("http://[::127.0.0.1]/", "URL_NOT_ALLOWED"),
+    ("http://[fc00::1]/", "URL_NOT_ALLOWED"),
+    ("http://[fd12:3456:789a::1]/", "URL_NOT_ALLOWED"),
+    ("http://[fe80::1]/", "URL_NOT_ALLOWED"),
+    ("http://[fe80::1%25eth0]/", "URL_NOT_ALLOWED"),
+    ("http://[ff02::1]/", "URL_NOT_ALLOWED"),
+    ("http://[64:ff9b::7f00:1]/", "URL_NOT_ALLOWED"),
+    ("http://[2002:7f00:1::1]/", "URL_NOT_ALLOWED"),
+    ("http://[2001:db8::1]/", "URL_NOT_ALLOWED"),
+    ("http://10.1.2.3/", "URL_NOT_ALLOWED"),
+    ("http://172.16.0.1/", "URL_NOT_ALLOWED"),
+    ("http://192.168.0.1/", "URL_NOT_ALLOWED"),
+    ("http://169.254.169.254/latest/meta-data/", "URL_NOT_ALLOWED"),
+    ("https://169.254.169.254/", "URL_NOT_ALLOWED"),
+    ("http://100.64.0.1/", "URL_NOT_ALLOWED"),
+    ("http://100.127.255.254/", "URL_NOT_ALLOWED"),
+    ("http://224.0.0.1/", "URL_NOT_ALLOWED"),
+    ("http://239.255.255.250/", "URL_NOT_ALLOWED"),
+    ("http://240.0.0.1/", "URL_NOT_ALLOWED"),
+    ("http://255.255.255.255/", "URL_NOT_ALLOWED"),
+    ("http://192.0.0.8/", "URL_NOT_ALLOWED"),
+    ("http://198.18.0.1/", "URL_NOT_ALLOWED"),
+    ("http://192.0.2.1/", "URL_NOT_ALLOWED"),
+    ("http://example.com:22/", "URL_NOT_ALLOWED"),
+    ("http://example.com:6379/", "URL_NOT_ALLOWED"),
+    ("https://example.com:8443/", "URL_NOT_ALLOWED"),
+    # Not an http(s) url with a host at all.
+    ("ftp://example.com/a.png", "INVALID_URL"),
+    ("file:///etc/passwd", "INVALID_URL"),
+    ("gopher://127.0.0.1:70/", "INVALID_URL"),
+    ("javascript:alert(1)", "INVALID_URL"),
+    ("http:///a.png", "INVALID_URL"),
+    ("http://[::1/", "INVALID_URL"),
+    ("http://example.com:99999/", "INVALID_URL"),
+    ("http://exa mple.com/", "INVALID_URL"),
+    ("http://[1.2.3]/", "INVALID_URL"),
+    ("//example.com/a.png", "INVALID_URL"),
+]
+
+
+@pytest.mark.parametrize("url, code", REFUSED_URLS)
+def test_urls_that_must_not_be_fetched_are_refused(client, url, code):
     status, body = fetch(client, url)
-    assert (status, body["code"]) == (400, "URL_NOT_ALLOWED")
+    assert (status, body["code"]) == (400, code)
     # The message explains the rule without echoing what the host resolved to.
     assert "127.0.0.1" not in body["message"] and "::" not in body["message"]
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "ftp://example.com/a.png",
-        "file:///etc/passwd",
-        "gopher://127.0.0.1:70/",
-        "javascript:alert(1)",
-        "http:///a.png",
-        "http://[::1/",
-        "http://example.com:99999/",
-        "http://exa mple.com/",
-        "http://[1.2.3]/",
-        "//example.com/a.png",
-    ],
-)
-def test_malformed_urls_are_invalid(client, url):
-    status, body = fetch(client, url)
-    assert (status, body["code"]) == (400, "INVALID_URL")
 
 
 @pytest.mark.parametrize(
