@@ -44,9 +44,16 @@ TITLE_MAX_LINES = 3
 TOP_TITLE_SIZE = 2.0
 # Segments of one line closer than this many text heights form one table cell.
 CELL_GAP = 0.3
-# Two tables this many text heights apart (a dashed rule between header and
-# items) are one table if their columns line up.
-TABLE_GAP = 3.0
+# Rows of a table may be further apart than the lines of a paragraph (a dashed
+# rule under the header, a blank line between items), up to this many text
+# heights, and vary more in height, as long as their cells line up.
+TABLE_GAP = 2.5
+TABLE_SIZE_CHANGE = 1.5
+# Cells line up when their left edges, right edges or centres are this many
+# text heights apart or less; a row continues a table when two of its cells do.
+CELL_ALIGN = 1.0
+# Previous rows a new row is compared with.
+TABLE_LOOKBACK = 6
 # Single-cell lines (an item name above its quantities) a table may contain in a row.
 TABLE_MAX_SINGLE_LINES = 2
 
@@ -284,27 +291,12 @@ def _prose_on_both_sides(frame, lines, low, high):
 def _blocks(frame, texts, lines):
     """Cut a region's lines into blocks: (type, heading level, lines, table rows)."""
     blocks = []
-    for run in _runs(frame, lines):
-        for part, rows in _split_tables(frame, run):
-            if not rows:
-                blocks.append((*_text_block_type(frame, texts, part), part, []))
-            elif blocks and blocks[-1][0] == "table" and (joined := _join_tables(frame, blocks[-1], part, rows)):
-                blocks[-1] = joined
-            else:
-                blocks.append(("table", 0, part, rows))
+    for part, rows in _split_tables(frame, lines):
+        if rows:
+            blocks.append(("table", 0, part, rows))
+        else:
+            blocks += [(*_text_block_type(frame, texts, run), run, []) for run in _runs(frame, part)]
     return blocks
-
-
-def _join_tables(frame, table, lines, rows):
-    """One table from two that a rule or a little space separates, if their columns line up."""
-    above = table[2]
-    smaller, larger = sorted((frame.line_height(above[-1]), frame.line_height(lines[0])))
-    if _gap(frame, above[-1], lines[0]) > TABLE_GAP * smaller or larger > SIZE_CHANGE * smaller:
-        return None
-    joined = _table_rows(frame, [_cells(frame, line) for line in above + lines])
-    if joined is None or len(joined[0]) > max(len(table[3][0]), len(rows[0])):
-        return None
-    return "table", 0, above + lines, joined
 
 
 def _runs(frame, lines):
@@ -325,28 +317,56 @@ def _gap(frame, upper, lower):
     return frame.line_top(lower) - frame.line_bottom(upper)
 
 
-def _split_tables(frame, run):
-    """Split a run into (lines, table rows or None) parts, tables where cells line up in columns."""
-    cells = [_cells(frame, line) for line in run]
-    multi = [k for k, line_cells in enumerate(cells) if len(line_cells) >= 2]
-    spans, parts, done = [], [], 0
-    for k in multi:
-        if spans and k - spans[-1][-1] <= TABLE_MAX_SINGLE_LINES + 1:
-            spans[-1].append(k)
-        else:
-            spans.append([k])
-    for span in spans:
-        first, last = span[0], span[-1] + 1
-        rows = _table_rows(frame, cells[first:last]) if len(span) >= 2 else None
+def _split_tables(frame, lines):
+    """Split lines into (lines, table rows or None) parts, tables where cells line up in columns."""
+    cells = [_cells(frame, line) for line in lines]
+    parts, done, start = [], 0, 0
+    while start < len(lines):
+        end = _table_end(frame, lines, cells, start)
+        rows = _table_rows(frame, cells[start:end]) if end - start >= 2 else None
         if rows is None:
+            start += 1
             continue
-        if first > done:
-            parts.append((run[done:first], None))
-        parts.append((run[first:last], rows))
-        done = last
-    if done < len(run):
-        parts.append((run[done:], None))
+        if start > done:
+            parts.append((lines[done:start], None))
+        parts.append((lines[start:end], rows))
+        done = start = end
+    if done < len(lines):
+        parts.append((lines[done:], None))
     return parts
+
+
+def _table_end(frame, lines, cells, start):
+    """Where a table starting at ``start`` ends: after the last row whose cells line up with the rows above."""
+    if len(cells[start]) < 2:
+        return start
+    recent = [cells[start]]
+    end, singles = start + 1, 0
+    for k in range(start + 1, len(lines)):
+        smaller, larger = sorted((frame.line_height(lines[k - 1]), frame.line_height(lines[k])))
+        if _gap(frame, lines[k - 1], lines[k]) > TABLE_GAP * smaller or larger > TABLE_SIZE_CHANGE * smaller:
+            break
+        if len(cells[k]) < 2:
+            singles += 1
+            if singles > TABLE_MAX_SINGLE_LINES:
+                break
+            continue
+        above = [cell for row in recent[-TABLE_LOOKBACK:] for cell in row]
+        if sum(any(_aligned(frame, cell, other) for other in above) for cell in cells[k]) < 2:
+            break
+        recent.append(cells[k])
+        end, singles = k + 1, 0
+    return end
+
+
+def _aligned(frame, a, b):
+    (a_left, a_right), (b_left, b_right) = _cell_span(frame, a), _cell_span(frame, b)
+    tolerance = CELL_ALIGN * frame.text_height
+    return (
+        abs(a_left - b_left) <= tolerance
+        or abs(a_right - b_right) <= tolerance
+        or abs(a_left + a_right - b_left - b_right) <= 2 * tolerance
+    )
 
 
 def _cells(frame, line):
@@ -409,7 +429,9 @@ def _text_block_type(frame, texts, lines):
     # The height most of its characters have: a large logo beside small print is no title.
     members = [i for line in lines for i in line]
     height = _weighted_median([frame.height[i] for i in members], [max(1, len(texts[i])) for i in members])
-    if len(lines) <= TITLE_MAX_LINES and height >= TITLE_SIZE * frame.text_height:
+    # A title is one run of text per line; a large "TOTAL   9.00" is a table row.
+    single_cells = all(len(_cells(frame, line)) == 1 for line in lines)
+    if single_cells and len(lines) <= TITLE_MAX_LINES and height >= TITLE_SIZE * frame.text_height:
         return "title", 1 if height >= TOP_TITLE_SIZE * frame.text_height else 2
     return "paragraph", 0
 

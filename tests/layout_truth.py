@@ -8,6 +8,8 @@ smaller height) or clearly do not (no vertical overlap at all).
 
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 SAME_ROW_OVERLAP = 0.6
 # A truth box is read by the predicted segment covering the largest part of it, if that is this much.
 MATCH_COVER = 0.3
@@ -108,3 +110,19 @@ def line_agreement(truth, boxes, line_of_segment):
             agreement.other_row += 1
             agreement.other_row_apart += not together
     return agreement
+
+
+def printed_rows_in_tables(truth, table_rows, min_columns=3, min_ratio=80):
+    """(found, total): truth rows of ``min_columns`` or more boxes that some table row shows.
+
+    A table row shows a printed row when its cells, read left to right, match
+    the row's texts (fuzzy, case ignored: SROIE transcribes in capitals) and at
+    least two of them are filled: the detector sometimes reads two printed
+    columns as one segment, which no layout can split.
+    """
+    printed = [" ".join(truth[i].text for i in row).upper() for row in truth_rows(truth)
+               if len(row) >= min_columns]
+    filled_rows = ([cell for cell in row if cell] for row in table_rows)
+    shown = [" ".join(filled).upper() for filled in filled_rows if len(filled) >= 2]
+    found = sum(any(fuzz.ratio(cells, text) >= min_ratio for cells in shown) for text in printed)
+    return found, len(printed)

@@ -11,11 +11,10 @@ import statistics
 
 import pytest
 from PIL import Image
-from rapidfuzz import fuzz
 
 from app import create_app
 from app.config import TestConfig
-from tests.layout_truth import line_agreement, match_truth, row_pairs, truth_rows
+from tests.layout_truth import line_agreement, match_truth, printed_rows_in_tables, row_pairs
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import IMAGES, character_error_rate, ground_truth, receipt_path
 
@@ -152,17 +151,9 @@ def test_receipt_segments_come_in_reading_order(receipt_results, receipt_id):
 def test_receipt_item_rows_are_markdown_table_rows(receipt_results, receipt_id):
     result, truth = receipt_results[receipt_id], ground_truth(receipt_id)
     tables = [block for block in parse_blocks(result["markdown"]) if block.kind == "table"]
-    table_rows = [[cell for cell in row if cell] for table in tables for row in table.items]
-    # Rows of three or more printed columns (code, quantity, price, amount...).
-    printed_rows = [[truth[i].text for i in row] for row in truth_rows(truth) if len(row) >= 3]
-    assert printed_rows
-    found = 0
-    for printed in printed_rows:
-        found += any(
-            len(cells) >= 3 and fuzz.ratio(" ".join(cells).upper(), " ".join(printed).upper()) >= 80
-            for cells in table_rows
-        )
-    assert found / len(printed_rows) >= 0.75, (printed_rows, table_rows)
+    # Rows of three or more printed columns (code, quantity, price, amount...) are table rows.
+    found, printed = printed_rows_in_tables(truth, [row for table in tables for row in table.items])
+    assert printed and found / printed >= 0.75, (found, printed)
 
 
 @pytest.mark.parametrize("receipt_id", RECEIPTS)

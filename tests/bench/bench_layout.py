@@ -14,7 +14,8 @@ pairs the service's ``lines`` group the same way. The peer, measured on the
 same segments in the same run, is the usual fixed-pixel rule: segments whose
 centres are within 10 pixels of height share a line, no deskewing.
 A receipt "yields a Markdown table" when markdown-it-py finds a table in its
-Markdown. Layout time is compared with the recognition time of the same images.
+Markdown; a truth row of three or more boxes (item, quantity, price...) counts
+as shown when a table row's filled cells match its texts (fuzzy ratio >= 80). Layout time is compared with the recognition time of the same images.
 """
 
 import argparse
@@ -30,7 +31,7 @@ from app.image_loader import load_image
 from app.layout import lay_out
 from app.request_form import OcrRequest
 from app.result import build_result
-from tests.layout_truth import LineAgreement, line_agreement
+from tests.layout_truth import LineAgreement, line_agreement, printed_rows_in_tables
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import SROIE, ground_truth, receipt_ids, receipt_path
 
@@ -67,7 +68,7 @@ def lay_out_result(loaded, recognition, config):
 
 def run(engine, ids, runs, config, progress):
     service, peer = LineAgreement(), LineAgreement()
-    tables, layout_ms, recognition_ms = 0, [], []
+    tables, rows_found, rows_printed, layout_ms, recognition_ms = 0, 0, 0, [], []
     for receipt_id in ids:
         loaded = load_image(receipt_path(receipt_id).read_bytes(), config.MAX_IMAGE_PIXELS)
         started = time.perf_counter()
@@ -86,17 +87,19 @@ def run(engine, ids, runs, config, progress):
         service = service.add(line_agreement(truth, boxes, line_of))
         raw_boxes = [bounding_box(s.polygon) for s in recognition.segments]
         peer = peer.add(line_agreement(truth, raw_boxes, fixed_pixel_lines(recognition.segments)))
-        has_table = any(block.kind == "table" for block in parse_blocks(result["markdown"]))
-        tables += has_table
-        progress(f"{receipt_id}: {len(layout.lines)} lines, table={has_table}, layout {layout_ms[-1]:.1f} ms")
-    return service, peer, tables, layout_ms, recognition_ms
+        parsed_tables = [block for block in parse_blocks(result["markdown"]) if block.kind == "table"]
+        tables += bool(parsed_tables)
+        found, printed = printed_rows_in_tables(truth, [row for table in parsed_tables for row in table.items])
+        rows_found, rows_printed = rows_found + found, rows_printed + printed
+        progress(f"{receipt_id}: {len(layout.lines)} lines, tables={len(parsed_tables)}, layout {layout_ms[-1]:.1f} ms")
+    return service, peer, tables, (rows_found, rows_printed), layout_ms, recognition_ms
 
 
 def percent(part, whole):
     return f"{100 * part / max(1, whole):.2f}% ({part}/{whole})"
 
 
-def format_table(count, service, peer, tables, layout_ms, recognition_ms):
+def format_table(count, service, peer, tables, rows, layout_ms, recognition_ms):
     rows = [
         ("line grouping accuracy, all clear pairs",
          percent(service.same_row_together + service.other_row_apart, service.same_row + service.other_row),
@@ -106,6 +109,7 @@ def format_table(count, service, peer, tables, layout_ms, recognition_ms):
         ("  other-row pairs on different lines", percent(service.other_row_apart, service.other_row),
          percent(peer.other_row_apart, peer.other_row)),
         ("receipts with a Markdown table", f"{tables}/{count}", ""),
+        ("  printed rows of 3+ columns shown as a table row", percent(*rows), ""),
         ("layout ms per image, mean", f"{statistics.fmean(layout_ms):.1f}", ""),
         ("layout ms per image, median", f"{statistics.median(layout_ms):.1f}", ""),
         ("layout ms per image, max", f"{max(layout_ms):.1f}", ""),
