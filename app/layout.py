@@ -265,13 +265,9 @@ def _find_columns(frame, lines):
 
 
 def _subtract(free, left, right, min_width):
-    """Remove [left, right] from the free intervals, dropping inner gaps narrower than min_width."""
-    kept = []
-    for low, high in free:
-        for a, b in ((low, min(high, left)), (max(low, right), high)):
-            if b - a >= min_width or (b > a and math.isinf(a - b)):
-                kept.append((a, b))
-    return kept
+    """Remove [left, right] from the free intervals, dropping gaps narrower than min_width."""
+    pieces = ((a, b) for low, high in free for a, b in ((low, min(high, left)), (max(low, right), high)))
+    return [(a, b) for a, b in pieces if b - a >= min_width]
 
 
 def _inner(free):
