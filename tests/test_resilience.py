@@ -150,7 +150,8 @@ def test_thirty_two_clients_get_200_or_a_fast_503(tmp_path):
     assert busy and served
     assert all(o.status in (200, 503) for o in outcomes), summary(outcomes)
     assert all(o.code == "SERVICE_BUSY" and o.retry_after == "1" for o in busy)
-    assert max(waits) <= queue_timeout  # nobody waited in line past the bound
+    # Nobody waited in line past the bound (a call may start the instant the bound expires).
+    assert max(waits) <= queue_timeout + 0.1
     assert all(o.seconds <= queue_timeout + 2 for o in busy)  # refusals come at once or at the bound
     assert all(o.seconds <= deadline for o in served)
 
