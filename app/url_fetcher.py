@@ -85,14 +85,15 @@ class UrlPolicy:
                 f"{', '.join(str(p) for p in sorted(self.allowed_ports))}."
             )
         addresses = resolve(host, port)
-        if not all(self._allowed(host, address) for address in addresses):
+        if not all(self.allows(host, address) for address in addresses):
             raise UrlNotAllowedError(_NOT_PUBLIC)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
         return Target(url, scheme, host, port, path, addresses)
 
-    def _allowed(self, host, address):
+    def allows(self, host, address):
+        """Whether ``host``, resolved to ``address``, may be fetched."""
         if is_public_address(address) or any(address in network for network in self.networks):
             return True
         # A name entry "store.internal" allows that host; ".internal" allows every host under it.

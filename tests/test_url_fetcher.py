@@ -206,6 +206,12 @@ def test_error_status_and_size_limits(open_client, http_server, path, status, co
     assert says in answer[1]["message"].lower()
 
 
+def test_odd_characters_in_the_path_are_sent_percent_encoded(open_client, http_server):
+    status, body = fetch(open_client, f"http://127.0.0.1:{http_server.server_port}/pagé 1.png?q=a b")
+    assert (status, body["code"]) == (502, "URL_FETCH_FAILED")  # the server has no such file
+    assert http_server.seen[-1][0] == "/pag%C3%A9%201.png?q=a%20b"
+
+
 @pytest.mark.parametrize(
     "path, limit, says",
     [
@@ -338,11 +344,11 @@ def test_public_address_rule(address, public):
 
 def test_allowlist_entries_are_networks_names_and_domains():
     policy = UrlPolicy([80], ["10.20.0.0/16", "store.internal", ".images.corp"])
-    assert policy._allowed("anything", ipaddress.ip_address("10.20.3.4"))
-    assert policy._allowed("store.internal", ipaddress.ip_address("10.9.9.9"))
-    assert policy._allowed("a.images.corp", ipaddress.ip_address("192.168.1.1"))
-    assert not policy._allowed("images.corp.evil", ipaddress.ip_address("192.168.1.1"))
-    assert not policy._allowed("other.internal", ipaddress.ip_address("10.9.9.9"))
+    assert policy.allows("anything", ipaddress.ip_address("10.20.3.4"))
+    assert policy.allows("store.internal", ipaddress.ip_address("10.9.9.9"))
+    assert policy.allows("a.images.corp", ipaddress.ip_address("192.168.1.1"))
+    assert not policy.allows("images.corp.evil", ipaddress.ip_address("192.168.1.1"))
+    assert not policy.allows("other.internal", ipaddress.ip_address("10.9.9.9"))
 
 
 # --- https: SNI and the certificate name go with the url's host, not the dialled address ---
