@@ -133,7 +133,8 @@ def on_engine(function, *args, **kwargs):
     """
     try:
         result, waited = current_app.extensions["admission"].run(
-            g.admitted_at, functools.partial(function, *args, **kwargs)
+            # A call from outside an admitted view counts its deadline from now.
+            g.get("admitted_at", time.monotonic()), functools.partial(function, *args, **kwargs)
         )
     except ApiError:
         raise
