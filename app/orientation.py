@@ -67,27 +67,30 @@ def box_sides(polygon):
     return horizontal, vertical
 
 
-def line_boxes(polygons):
-    """Indexes of boxes elongated enough to show a text direction, longest first."""
+def _extent(polygon):
+    points = np.asarray(polygon, dtype=np.float64)
+    return float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1]))
+
+
+def line_boxes(polygons, vertical=False):
+    """Indexes of boxes elongated enough to show a text direction, longest first.
+
+    Only boxes running the given way: vertical ones on a page lying on its side.
+    """
     lines = []
     for index, polygon in enumerate(polygons):
-        ys, xs = np.asarray(polygon)[:, 1], np.asarray(polygon)[:, 0]
-        width, height = float(np.ptp(xs)), float(np.ptp(ys))
-        if max(width, height) >= LINE_ASPECT * max(1.0, min(width, height)):
+        width, height = _extent(polygon)
+        if (height > width) == vertical and max(width, height) >= LINE_ASPECT * max(1.0, min(width, height)):
             lines.append((max(width, height), index))
     return [index for _, index in sorted(lines, reverse=True)]
 
 
 def lies_on_its_side(polygons):
-    """True when most text lines run vertically: the page was turned a quarter."""
-    upright = total = 0.0
-    for index in line_boxes(polygons):
-        xs, ys = np.asarray(polygons[index])[:, 0], np.asarray(polygons[index])[:, 1]
-        length = max(float(np.ptp(xs)), float(np.ptp(ys)))
-        total += length
-        if np.ptp(ys) > np.ptp(xs):
-            upright += length
-    return total > 0 and upright / total >= QUARTER_TURN_SHARE
+    """True when most text lines, by length, run vertically: the page was turned a quarter."""
+    lengths = {vertical: sum(max(_extent(polygons[i])) for i in line_boxes(polygons, vertical))
+               for vertical in (False, True)}
+    total = lengths[False] + lengths[True]
+    return total > 0 and lengths[True] / total >= QUARTER_TURN_SHARE
 
 
 class TextlineOrientationClassifier:

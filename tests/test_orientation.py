@@ -1,0 +1,127 @@
+"""enable_cls over HTTP: receipts turned 90/180/270 read as well as upright, boxes land on the image sent.
+
+Real engine, real SROIE receipts turned by the test; the ground-truth boxes are
+turned with them, so the boxes the service returns are checked on the turned image.
+"""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+
+from app import create_app
+from app.config import TestConfig
+from app.orientation import turn_image, turn_points
+from tests.sroie import box_matches, character_error_rate, f1, ground_truth, page_text, receipt_path
+
+OCR = "/api/v1/image/ocr"
+# Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
+TURNED = [("000", 90), ("000", 180), ("000", 270), ("035", 270), ("084", 90)]
+UPRIGHT = ["000", "035", "084"]
+
+
+@pytest.fixture(scope="module")
+def api(engine):
+    return create_app(TestConfig(), engine=engine).test_client()
+
+
+def ocr(api, pixels, **fields):
+    ok, png = cv2.imencode(".png", pixels)
+    response = api.post(OCR, data={"file": (io.BytesIO(png.tobytes()), "receipt.png"), **fields})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def text_of(result):
+    return " ".join(item["words"] for item in result["words_result"])
+
+
+def boxes_of(result):
+    boxes = []
+    for item in result["words_result"]:
+        location = item["location"]
+        boxes.append((location["left"], location["top"], location["left"] + location["width"],
+                      location["top"] + location["height"]))
+    return boxes
+
+
+def truth_boxes(receipt_id, angle, width, height):
+    boxes = []
+    for line in ground_truth(receipt_id):
+        points = turn_points(line.polygon, angle, width, height)
+        boxes.append((*points.min(axis=0), *points.max(axis=0)))
+    return boxes
+
+
+def scores(result, receipt_id, angle, width, height):
+    """(CER, line detection F1) of a result against the receipt's ground truth turned by ``angle``."""
+    truth = ground_truth(receipt_id)
+    cer = character_error_rate(text_of(result).upper(), page_text(truth).upper())
+    boxes = truth_boxes(receipt_id, angle, width, height)
+    predicted = boxes_of(result)
+    return cer, f1(box_matches(predicted, boxes), len(predicted), len(boxes))
+
+
+@pytest.fixture(scope="module")
+def upright_results(api):
+    return {rid: ocr(api, cv2.imread(str(receipt_path(rid)))) for rid in UPRIGHT}
+
+
+@pytest.mark.parametrize("receipt_id,angle", TURNED)
+def test_turned_receipt_reads_as_well_as_upright(api, upright_results, receipt_id, angle):
+    pixels = cv2.imread(str(receipt_path(receipt_id)))
+    height, width = pixels.shape[:2]
+    turned = turn_image(pixels, angle)
+    result = ocr(api, turned, enable_cls="true")
+
+    assert result["image"]["orientation"] == angle
+    assert (result["image"]["width"], result["image"]["height"]) == turned.shape[1::-1]
+    upright_cer, upright_f1 = scores(upright_results[receipt_id], receipt_id, 0, width, height)
+    turned_cer, turned_f1 = scores(result, receipt_id, angle, width, height)
+    assert turned_cer <= upright_cer + 0.02
+    # The boxes were found on the upright page and mapped back onto the turned image.
+    assert turned_f1 >= upright_f1 - 0.05
+    for item in result["words_result"]:
+        for point in item["vertexes_location"]:
+            assert 0 <= point["x"] < turned.shape[1] and 0 <= point["y"] < turned.shape[0]
+
+
+@pytest.mark.parametrize("receipt_id", UPRIGHT)
+def test_upright_receipt_reads_the_same_with_enable_cls(api, upright_results, receipt_id):
+    result = ocr(api, cv2.imread(str(receipt_path(receipt_id))), enable_cls="true")
+
+    assert result["image"]["orientation"] == 0
+    assert text_of(result) == text_of(upright_results[receipt_id])
+    assert boxes_of(result) == boxes_of(upright_results[receipt_id])
+
+
+def test_without_enable_cls_a_turned_page_is_read_as_sent(api):
+    turned = turn_image(cv2.imread(str(receipt_path("000"))), 180)
+    result = ocr(api, turned)
+
+    assert result["image"]["orientation"] == 0
+
+
+def test_upside_down_line_on_upright_page_is_read_the_right_way(engine):
+    pixels = cv2.imread(str(receipt_path("000")))
+    truth = ground_truth("000")
+    # Turn one line (the shop name) upside down in place, as a misprinted label would be.
+    left, top, right, bottom = (int(v) for v in truth[1].box)
+    pixels[top:bottom, left:right] = np.rot90(pixels[top:bottom, left:right], 2)
+
+    plain = " ".join(s.text for s in engine.recognize(pixels).segments)
+    corrected = " ".join(s.text for s in engine.recognize(pixels, enable_cls=True).segments)
+
+    assert "BOOK TA" in corrected.upper()
+    assert "BOOK TA" not in plain.upper()
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_turned_points_land_where_the_image_turned_them(angle):
+    pixels = np.zeros((30, 50, 3), dtype=np.uint8)
+    pixels[7, 41] = 255  # the pixel whose centre is (41.5, 7.5)
+    turned = turn_image(pixels, angle)
+    (x, y), = turn_points([(41.5, 7.5)], angle, 50, 30)
+
+    assert turned[int(y), int(x)].tolist() == [255, 255, 255]
