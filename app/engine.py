@@ -355,13 +355,16 @@ class OcrEngine:
         return self._crop(pixels, [_widened(p, self.detection.crop_padding) for p in polygons])
 
     def _correct_upside_down_lines(self, crops, readings):
-        """Re-read lines the classifier calls upside down; keep whichever reading is surer."""
+        """Re-read lines the classifier calls upside down; turn those read clearly better turned.
+
+        The margin keeps symmetric strings ("-*", "0.00", "NON") as they were read.
+        """
         flagged = [i for i, p in enumerate(self._line_orientation.upside_down(crops)) if p >= 0.9]
         if not flagged:
             return readings
         readings = list(readings)
         for index, reading in zip(flagged, self._recognise_crops([np.rot90(crops[i], 2) for i in flagged])):
-            if reading[1] > readings[index][1]:
+            if reading[1] - readings[index][1] >= TURN_MARGIN:
                 readings[index] = reading
         return readings
 
