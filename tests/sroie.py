@@ -94,3 +94,46 @@ def box_matches(predicted, truth, threshold=0.5):
 
 def f1(matched, predicted, truth):
     return 2 * matched / (predicted + truth) if predicted + truth else 1.0
+
+
+def bounding_box(points):
+    """(left, top, right, bottom) of a polygon's points."""
+    xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass
+class Scores:
+    """Totals over receipts of what the accuracy benchmark reports.
+
+    CER is total edits over total truth characters; text is compared in capitals
+    because SROIE transcribes everything in capitals.
+    """
+
+    edits: float = 0.0
+    characters: int = 0
+    words: tuple = (0, 0, 0)
+    lines: tuple = (0, 0, 0)
+
+    def add(self, texts, boxes, truth_lines, truth_boxes=None):
+        """Score one page read as ``texts`` in reading order with their ``boxes``."""
+        predicted, truth = collapse(" ".join(texts)).upper(), collapse(page_text(truth_lines)).upper()
+        self.edits += character_error_rate(predicted, truth) * max(1, len(truth))
+        self.characters += max(1, len(truth))
+        self.words = tuple(a + b for a, b in zip(self.words, word_matches(predicted, truth)))
+        if truth_boxes is None:
+            truth_boxes = [line.box for line in truth_lines]
+        counts = (box_matches(boxes, truth_boxes), len(boxes), len(truth_boxes))
+        self.lines = tuple(a + b for a, b in zip(self.lines, counts))
+
+    @property
+    def cer(self):
+        return self.edits / max(1, self.characters)
+
+    @property
+    def word_f1(self):
+        return f1(*self.words)
+
+    @property
+    def line_f1(self):
+        return f1(*self.lines)

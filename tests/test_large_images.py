@@ -27,7 +27,7 @@ def ocr_bytes(api, data, name):
 
 
 def ocr_pixels(api, pixels):
-    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    _, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])
     return ocr_bytes(api, encoded.tobytes(), "photo.jpg")
 
 

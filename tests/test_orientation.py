@@ -13,7 +13,7 @@ import pytest
 from app import create_app
 from app.config import TestConfig
 from app.orientation import turn_image, turn_points
-from tests.sroie import box_matches, character_error_rate, f1, ground_truth, page_text, receipt_path
+from tests.sroie import Scores, bounding_box, ground_truth, receipt_path
 
 OCR = "/api/v1/image/ocr"
 # Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
@@ -27,7 +27,7 @@ def api(engine):
 
 
 def ocr(api, pixels, **fields):
-    ok, png = cv2.imencode(".png", pixels)
+    _, png = cv2.imencode(".png", pixels)
     response = api.post(OCR, data={"file": (io.BytesIO(png.tobytes()), "receipt.png"), **fields})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -46,21 +46,13 @@ def boxes_of(result):
     return boxes
 
 
-def truth_boxes(receipt_id, angle, width, height):
-    boxes = []
-    for line in ground_truth(receipt_id):
-        points = turn_points(line.polygon, angle, width, height)
-        boxes.append((*points.min(axis=0), *points.max(axis=0)))
-    return boxes
-
-
 def scores(result, receipt_id, angle, width, height):
-    """(CER, line detection F1) of a result against the receipt's ground truth turned by ``angle``."""
+    """Scores of a result against the receipt's ground truth turned by ``angle``."""
     truth = ground_truth(receipt_id)
-    cer = character_error_rate(text_of(result).upper(), page_text(truth).upper())
-    boxes = truth_boxes(receipt_id, angle, width, height)
-    predicted = boxes_of(result)
-    return cer, f1(box_matches(predicted, boxes), len(predicted), len(boxes))
+    truth_boxes = [bounding_box(turn_points(line.polygon, angle, width, height)) for line in truth]
+    page = Scores()
+    page.add([item["words"] for item in result["words_result"]], boxes_of(result), truth, truth_boxes)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +69,11 @@ def test_turned_receipt_reads_as_well_as_upright(api, upright_results, receipt_i
 
     assert result["image"]["orientation"] == angle
     assert (result["image"]["width"], result["image"]["height"]) == turned.shape[1::-1]
-    upright_cer, upright_f1 = scores(upright_results[receipt_id], receipt_id, 0, width, height)
-    turned_cer, turned_f1 = scores(result, receipt_id, angle, width, height)
-    assert turned_cer <= upright_cer + 0.02
+    upright = scores(upright_results[receipt_id], receipt_id, 0, width, height)
+    turned_scores = scores(result, receipt_id, angle, width, height)
+    assert turned_scores.cer <= upright.cer + 0.02
     # The boxes were found on the upright page and mapped back onto the turned image.
-    assert turned_f1 >= upright_f1 - 0.05
+    assert turned_scores.line_f1 >= upright.line_f1 - 0.05
     for item in result["words_result"]:
         for point in item["vertexes_location"]:
             assert 0 <= point["x"] < turned.shape[1] and 0 <= point["y"] < turned.shape[0]

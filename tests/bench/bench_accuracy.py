@@ -27,49 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.sroie import (
-    SROIE,
-    box_matches,
-    character_error_rate,
-    collapse,
-    f1,
-    ground_truth,
-    page_text,
-    receipt_ids,
-    receipt_path,
-    word_matches,
-)
+from app.orientation import turn_image, turn_points
+from tests.sroie import SROIE, Scores, bounding_box, ground_truth, receipt_ids, receipt_path
 
 ROTATIONS = (90, 180, 270)
-# cv2's rotation codes turn the image counter-clockwise by the key's degrees.
-_CV2_ROTATION = {
-    90: cv2.ROTATE_90_COUNTERCLOCKWISE,
-    180: cv2.ROTATE_180,
-    270: cv2.ROTATE_90_CLOCKWISE,
-}
-
-
-def rotate_image(pixels, angle):
-    """Turn ``pixels`` counter-clockwise by ``angle`` (0, 90, 180, 270) degrees."""
-    return pixels if angle == 0 else cv2.rotate(pixels, _CV2_ROTATION[angle])
-
-
-def rotate_points(points, angle, width, height):
-    """Map (x, y) points of a ``width`` x ``height`` image onto the image turned by ``angle``."""
-    points = np.asarray(points, dtype=np.float64)
-    x, y = points[:, 0], points[:, 1]
-    if angle == 90:
-        return np.stack([y, width - x], axis=1)
-    if angle == 180:
-        return np.stack([width - x, height - y], axis=1)
-    if angle == 270:
-        return np.stack([height - y, x], axis=1)
-    return points
-
-
-def bounding_box(points):
-    points = np.asarray(points, dtype=np.float64)
-    return (*points.min(axis=0), *points.max(axis=0))
 
 
 @dataclass
@@ -160,28 +121,14 @@ READERS = {"service": ServiceReader, "rapidocr": RapidOcrReader, "tesseract": Te
 
 
 @dataclass
-class Tally:
-    """Running totals of one engine on one kind of input (upright or turned)."""
+class Tally(Scores):
+    """One engine's scores on one kind of input (upright or turned), and its times."""
 
-    edits: float = 0.0
-    characters: int = 0
-    words: list = field(default_factory=lambda: [0, 0, 0])
-    lines: list = field(default_factory=lambda: [0, 0, 0])
     seconds: list = field(default_factory=list)
 
-    def add(self, reading, truth_text, truth_boxes):
-        # SROIE transcripts are upper case whatever the print, so case is not scored.
-        predicted, truth = collapse(" ".join(reading.texts)).upper(), collapse(truth_text).upper()
-        self.edits += character_error_rate(predicted, truth) * max(1, len(truth))
-        self.characters += max(1, len(truth))
-        self.words = [a + b for a, b in zip(self.words, word_matches(predicted, truth))]
-        matched = box_matches(reading.boxes, truth_boxes)
-        self.lines = [a + b for a, b in zip(self.lines, (matched, len(reading.boxes), len(truth_boxes)))]
+    def add_reading(self, reading, truth_lines, truth_boxes):
+        self.add(reading.texts, reading.boxes, truth_lines, truth_boxes)
         self.seconds.append(reading.seconds)
-
-    @property
-    def cer(self):
-        return self.edits / max(1, self.characters)
 
 
 def run(readers, ids, rotated=True, progress=None):
@@ -192,16 +139,15 @@ def run(readers, ids, rotated=True, progress=None):
         pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
         height, width = pixels.shape[:2]
         truth = ground_truth(receipt_id)
-        text = page_text(truth)
-        boxes = [bounding_box(line.polygon) for line in truth]
+        boxes = [line.box for line in truth]
         angle = ROTATIONS[index % len(ROTATIONS)]
-        turned = rotate_image(pixels, angle)
-        turned_boxes = [bounding_box(rotate_points(line.polygon, angle, width, height)) for line in truth]
+        turned = turn_image(pixels, angle)
+        turned_boxes = [bounding_box(turn_points(line.polygon, angle, width, height)) for line in truth]
         for reader in readers:
             upright, turned_tally = tallies[reader.name]
-            upright.add(reader.read(pixels, path, rotated=False), text, boxes)
+            upright.add_reading(reader.read(pixels, path, rotated=False), truth, boxes)
             if rotated:
-                turned_tally.add(reader.read(turned, path, rotated=True), text, turned_boxes)
+                turned_tally.add_reading(reader.read(turned, path, rotated=True), truth, turned_boxes)
         if progress:
             progress(f"{index + 1}/{len(ids)} {receipt_id}")
     return tallies
@@ -219,11 +165,11 @@ def format_table(tallies, peer="RapidOCR"):
         median = statistics.median(upright.seconds)
         ratio = f"{median / peer_seconds:.2f}x" if peer_seconds else "-"
         turned_cells = (
-            [f"{turned.cer:.4f}", f"{f1(*turned.words):.4f}", f"{f1(*turned.lines):.4f}"]
+            [f"{turned.cer:.4f}", f"{turned.word_f1:.4f}", f"{turned.line_f1:.4f}"]
             if turned.seconds
             else ["-", "-", "-"]
         )
-        cells = [name, f"{upright.cer:.4f}", f"{f1(*upright.words):.4f}", f"{f1(*upright.lines):.4f}",
+        cells = [name, f"{upright.cer:.4f}", f"{upright.word_f1:.4f}", f"{upright.line_f1:.4f}",
                  f"{median:.2f}", ratio, *turned_cells]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
