@@ -19,6 +19,8 @@ OCR = "/api/v1/image/ocr"
 # Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
 TURNED = [("000", 90), ("000", 180), ("000", 270), ("035", 270), ("084", 90)]
 UPRIGHT = ["000", "035", "084"]
+# Where the text's own top-left corner (the first vertex) lies in a box on a page turned by the key.
+FIRST_CORNER = {0: (-1, -1), 90: (-1, 1), 180: (1, 1), 270: (1, -1)}
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +77,9 @@ def test_turned_receipt_reads_as_well_as_upright(api, upright_results, receipt_i
     # The boxes were found on the upright page and mapped back onto the turned image.
     assert turned_scores.line_f1 >= upright.line_f1 - 0.05
     for item in result["words_result"]:
-        for point in item["vertexes_location"]:
-            assert 0 <= point["x"] < turned.shape[1] and 0 <= point["y"] < turned.shape[0]
+        points = np.array([(p["x"], p["y"]) for p in item["vertexes_location"]])
+        assert (points >= 0).all() and (points < turned.shape[1::-1]).all()
+        assert tuple(np.sign(points[0] - points.mean(axis=0)).astype(int)) == FIRST_CORNER[angle]
 
 
 @pytest.mark.parametrize("receipt_id", UPRIGHT)
