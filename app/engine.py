@@ -177,7 +177,11 @@ class OcrEngine:
                 **common,
             )
         detection, recognition = prepare_embedded_models(config["MODEL_CACHE_DIR"])
-        engine_config = {"enable_mem_pattern": False}
+        # Memory arena and pattern off: with them on, a worker's resident size climbs
+        # with every new image shape and stays there (300 MB -> 1.26 GB over 34
+        # receipts); off, it returns to ~0.6 GB after each image and peaks at
+        # ~1.0 GB, for ~15% more time per image (README, Performance).
+        engine_config = {"enable_mem_pattern": False, "enable_cpu_mem_arena": False}
         if config["INFERENCE_THREADS"]:
             engine_config["intra_op_num_threads"] = config["INFERENCE_THREADS"]
             engine_config["inter_op_num_threads"] = 1
