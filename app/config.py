@@ -7,6 +7,8 @@ so the limits and defaults of the service are visible in one file.
 import os
 from pathlib import Path
 
+from .inference_sessions import available_cores
+
 MIB = 1024 * 1024
 
 
@@ -46,8 +48,11 @@ class Config:
     DET_MODEL_NAME = os.environ.get("OCR_DET_MODEL_NAME") or None
     REC_MODEL_DIR = os.environ.get("OCR_REC_MODEL_DIR") or None
     REC_MODEL_NAME = os.environ.get("OCR_REC_MODEL_NAME") or None
-    # Inference threads per worker; workers x threads should not exceed the cores.
-    INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or None
+    # The most inference threads one worker uses; each model run takes as many of
+    # them as there are idle cores (app/inference_sessions.py), so the default,
+    # every core, serves one client fast and as many clients as workers without
+    # contention.
+    INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or available_cores()
 
     # url downloads.
     URL_CONNECT_TIMEOUT = _env_float("OCR_URL_CONNECT_TIMEOUT", 3.0)

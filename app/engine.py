@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .allocator import keep_freed_memory_for_reuse, return_freed_memory
+from .inference_sessions import AdaptiveSession
 from .models import TEXTLINE_ORIENTATION, prepare_embedded_models, verified_model_path
 from .orientation import (
     SAMPLE_LINES,
@@ -143,6 +145,7 @@ class OcrEngine:
         self.load_seconds = None
         self.detection = DetectionSettings()
         started = time.perf_counter()
+        keep_freed_memory_for_reuse()
         self._pipeline = self._build_pipeline(config)
         self._det_model = self._pipeline.paddlex_pipeline.text_det_model
         self._rec_model = self._pipeline.paddlex_pipeline.text_rec_model
@@ -173,27 +176,25 @@ class OcrEngine:
                 text_detection_model_dir=config["DET_MODEL_DIR"],
                 text_recognition_model_name=config["REC_MODEL_NAME"],
                 text_recognition_model_dir=config["REC_MODEL_DIR"],
-                cpu_threads=config["INFERENCE_THREADS"] or 1,
+                cpu_threads=config["INFERENCE_THREADS"],
                 **common,
             )
         detection, recognition = prepare_embedded_models(config["MODEL_CACHE_DIR"])
-        # Memory arena and pattern off: with them on, a worker's resident size climbs
-        # with every new image shape and stays there (300 MB -> 1.26 GB over 34
-        # receipts); off, it returns to ~0.6 GB after each image and peaks at
-        # ~1.0 GB, for ~15% more time per image (README, Performance).
-        engine_config = {"enable_mem_pattern": False, "enable_cpu_mem_arena": False}
-        if config["INFERENCE_THREADS"]:
-            engine_config["intra_op_num_threads"] = config["INFERENCE_THREADS"]
-            engine_config["inter_op_num_threads"] = 1
-        return PaddleOCR(
+        pipeline = PaddleOCR(
             text_detection_model_name=detection.model_name,
             text_detection_model_dir=detection.model_dir,
             text_recognition_model_name=recognition.model_name,
             text_recognition_model_dir=recognition.model_dir,
             engine="onnxruntime",
-            engine_config=engine_config,
+            # Only the pre- and post-processing of these predictors is kept: their
+            # one-thread sessions are replaced below by sessions that adapt.
+            engine_config={"intra_op_num_threads": 1, "inter_op_num_threads": 1},
             **common,
         )
+        for predictor in (pipeline.paddlex_pipeline.text_det_model, pipeline.paddlex_pipeline.text_rec_model):
+            runner = predictor.runner
+            runner.session = AdaptiveSession(runner._get_model_path(), config["INFERENCE_THREADS"])
+        return pipeline
 
     def warm_up(self):
         """Run one small inference so the first request does not pay for lazy set-up."""
@@ -226,6 +227,7 @@ class OcrEngine:
                 height, width = upright.shape[:2]
                 for segment in result.segments:
                     segment.polygon = turn_points(segment.upright_polygon, result.orientation, width, height)
+            return_freed_memory()
             result.recognition_ms = (time.perf_counter() - started) * 1000
             return result
 

@@ -16,6 +16,8 @@ import math
 import cv2
 import numpy as np
 
+from .inference_sessions import AdaptiveSession
+
 # A box counts as a line of text (and so as a witness of the text direction)
 # when its long side is at least this many times its short side.
 LINE_ASPECT = 2.0
@@ -100,17 +102,8 @@ class TextlineOrientationClassifier:
     HEIGHT, WIDTH = 48, 192
     BATCH = 8
 
-    def __init__(self, model_path, threads=None):
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
-        )
+    def __init__(self, model_path, threads):
+        self._session = AdaptiveSession(model_path, threads)
         self._input = self._session.get_inputs()[0].name
 
     def upside_down(self, crops):

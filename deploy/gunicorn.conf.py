@@ -48,9 +48,6 @@ threads = _env_int("OCR_WORKER_THREADS", 10)
 # No more connections than threads: one accepted beyond them would wait unseen in
 # gunicorn's own queue, where the app can neither count nor refuse it.
 worker_connections = threads
-# Inference threads per worker, read by the app; workers x threads should not
-# exceed the cores, and the app's own default (0: the runtime decides) would.
-os.environ.setdefault("OCR_INFERENCE_THREADS", "1")
 # Never load the app in the master: ONNX Runtime and Paddle sessions are not
 # fork-safe, so each worker builds and warms its own engine after the fork.
 preload_app = False

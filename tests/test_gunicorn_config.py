@@ -57,7 +57,7 @@ def load_config():
 
 def test_every_variable_read_is_covered_here():
     read = set(re.findall(r'(?:_env_int|environ\.get|setdefault)\(\s*"(OCR_[A-Z_]+)"', CONFIG_FILE.read_text()))
-    assert read == {row[0] for row in OVERRIDES} | {"OCR_INFERENCE_THREADS"}
+    assert read == {row[0] for row in OVERRIDES}
 
 
 @pytest.mark.parametrize("variable, setting, raw, expected", OVERRIDES, ids=[row[0] for row in OVERRIDES])
@@ -77,14 +77,6 @@ def test_defaults_suit_a_service_behind_nginx(environ):
     assert 0 < config.max_requests_jitter < config.max_requests
     assert config.accesslog == "-" and config.errorlog == "-"
     assert config.control_socket_disable
-    # One inference thread per worker unless the operator says otherwise.
-    assert environ["OCR_INFERENCE_THREADS"] == "1"
-
-
-def test_inference_threads_from_the_environment_are_kept(environ):
-    environ["OCR_INFERENCE_THREADS"] = "2"
-    load_config()
-    assert environ["OCR_INFERENCE_THREADS"] == "2"
 
 
 def test_access_log_is_one_json_object_per_line(environ, tmp_path):
