@@ -16,6 +16,7 @@ import numpy as np
 
 from .allocator import keep_freed_memory_for_reuse, return_freed_memory
 from .inference_sessions import AdaptiveSession
+from .line_batches import line_batches
 from .models import TEXTLINE_ORIENTATION, prepare_embedded_models, verified_model_path
 from .orientation import (
     SAMPLE_LINES,
@@ -86,6 +87,13 @@ class DetectionSettings:
     # side: glyph edges and word gaps read better with some context, while the
     # reported box stays tight (wider boxes lost line F1 against the truth boxes).
     crop_padding: float = 0.15
+    # Lines are read in batches of similar width (app/line_batches.py), each padded
+    # to its widest line but at least this wide. PaddleX's 320 made a short word
+    # cost a whole line; on the 100 dev receipts 128 took 22% less time per image
+    # for CER 0.0844 -> 0.0842, word F1 0.8772 -> 0.8762, line F1 0.9197 -> 0.9201
+    # (160 and 192 read no better).
+    line_min_width: int = 128
+    line_batch_size: int = 6
 
     def first_scale(self, height, width):
         if min(height, width) < self.side_len:
@@ -149,6 +157,7 @@ class OcrEngine:
         self._pipeline = self._build_pipeline(config)
         self._det_model = self._pipeline.paddlex_pipeline.text_det_model
         self._rec_model = self._pipeline.paddlex_pipeline.text_rec_model
+        self._line_height = _recogniser_input_height(self._rec_model.config)
         self._line_orientation = TextlineOrientationClassifier(
             verified_model_path(TEXTLINE_ORIENTATION, config["MODEL_CACHE_DIR"]),
             config["INFERENCE_THREADS"],
@@ -167,7 +176,6 @@ class OcrEngine:
             use_doc_unwarping=False,
             use_textline_orientation=False,
             device="cpu",
-            text_recognition_batch_size=6,
         )
         if config["DET_MODEL_DIR"] or config["REC_MODEL_DIR"]:
             # Official Paddle-format models chosen by the operator run on the Paddle engine.
@@ -377,12 +385,21 @@ class OcrEngine:
 
     def _recognise_crops(self, crops):
         """(text, score) per crop, in the order given."""
-        # Batching crops of similar width wastes less padding.
-        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        settings = self.detection
         readings = [None] * len(crops)
-        for index, output in zip(order, self._rec_model([crops[i] for i in order])):
-            readings[index] = (output["rec_text"], float(output["rec_score"]))
+        for indices, batch in line_batches(crops, self._line_height, settings.line_min_width, settings.line_batch_size):
+            texts, scores = self._rec_model.post_op(self._rec_model.runner(x=[batch]))
+            for index, text, score in zip(indices, texts, scores):
+                readings[index] = (text, float(score))
         return readings
+
+
+def _recogniser_input_height(model_config):
+    """The line height the recogniser was trained at, from its inference.yml (48 for PP-OCR)."""
+    for operation in model_config["PreProcess"]["transform_ops"]:
+        if "RecResizeImg" in operation:
+            return operation["RecResizeImg"]["image_shape"][1]
+    raise ValueError("the recognition model's inference.yml has no RecResizeImg step")
 
 
 def _widened(polygon, padding):
