@@ -47,6 +47,6 @@ def keep_freed_memory_for_reuse():
 
 
 def return_freed_memory():
-    """Give freed heap pages back to the system; call after each image (about a millisecond)."""
+    """Give freed heap pages back to the system: before and after each image (a few milliseconds)."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)

@@ -2,7 +2,9 @@
 
 The pipeline object owns the detection and recognition predictors; we call
 them ourselves (detect, crop, recognise) so each step is timed and the
-detection size policy is ours. This module never imports Flask.
+detection size policy and the recognition batches are ours. Their ONNX
+sessions are swapped for ones that use the idle cores
+(app/inference_sessions.py). This module never imports Flask.
 """
 
 import logging
@@ -55,7 +57,7 @@ class DetectionSettings:
        photo is read at full resolution instead of vanishing. Lines taller
        than ``max_text_height`` (a banner, a big-font screenshot) break into
        overlapping pieces, so they are detected again at ``shrink_text_height``.
-    3. No single detection input exceeds ``max_pixels``: larger inputs run in
+    3. No single detection input exceeds ``strip_pixels``: larger inputs run in
        full-width horizontal strips overlapping by ``strip_overlap`` pixels (far
        taller than a line), so lines are never cut and memory stays bounded.
 
@@ -71,6 +73,7 @@ class DetectionSettings:
     max_text_height: float = 96.0
     shrink_text_height: float = 48.0
     max_pixels: int = 3_000_000
+    strip_pixels: int = 3_000_000
     strip_overlap: int = 160  # a multiple of the 32-pixel stride
     margin: int = 16
     # PP-OCR's DB post-processing defaults. RapidOCR's looser boxes (unclip 1.6,
@@ -94,6 +97,8 @@ class DetectionSettings:
     # (160 and 192 read no better).
     line_min_width: int = 128
     line_batch_size: int = 6
+    # Six lines of the training width; wider lines go in smaller batches (memory).
+    line_batch_width: int = 1920
 
     def first_scale(self, height, width):
         if min(height, width) < self.side_len:
@@ -219,6 +224,8 @@ class OcrEngine:
         ``pixels`` as given.
         """
         with self._lock:
+            # What decoding the image left in the heap goes back before detection's peak.
+            return_freed_memory()
             result = Recognition()
             started = time.perf_counter()
             polygons = self._detect(pixels)
@@ -276,7 +283,7 @@ class OcrEngine:
         # Strip heights and the overlap are multiples of the stride, so every strip is too.
         strip_height = max(
             4 * settings.strip_overlap,
-            settings.max_pixels // canvas_width // _STRIDE * _STRIDE,
+            settings.strip_pixels // canvas_width // _STRIDE * _STRIDE,
         )
         polygons = []
         top = 0
@@ -307,19 +314,32 @@ class OcrEngine:
     def _detect_canvas(self, canvas):
         """Run the detector on ``canvas`` as it is (its sides are multiples of the stride)."""
         settings = self.detection
-        largest = max(canvas.shape[:2])
-        (output,) = list(
-            self._det_model(
-                [canvas],
-                limit_side_len=largest,
-                limit_type="max",
-                max_side_limit=largest,
-                thresh=settings.thresh,
-                box_thresh=settings.box_thresh,
-                unclip_ratio=settings.unclip_ratio,
-            )
+        height, width = canvas.shape[:2]
+        predictions = self._det_model.runner(x=[self._detector_input(canvas)])
+        (polygons,), _ = self._det_model.post_op(
+            predictions,
+            [np.array([height, width, 1.0, 1.0])],
+            thresh=settings.thresh,
+            box_thresh=settings.box_thresh,
+            unclip_ratio=settings.unclip_ratio,
         )
-        return [np.asarray(p, dtype=np.float64) for p in output["dt_polys"]]
+        return [np.asarray(p, dtype=np.float64) for p in polygons]
+
+    def _detector_input(self, canvas):
+        """The model's 1 x 3 x H x W input, normalised as its inference.yml says.
+
+        Written channel by channel into one array: PaddleX's own steps (split,
+        convert, merge, transpose, stack) held about 100 MB more for a
+        3-megapixel input, which set the worker's peak memory.
+        """
+        normalise = self._det_model.pre_tfs["Normalize"]
+        height, width = canvas.shape[:2]
+        tensor = np.empty((1, 3, height, width), dtype=np.float32)
+        for channel in range(3):
+            plane = tensor[0, channel]
+            np.multiply(canvas[:, :, channel], np.float32(normalise.alpha[channel]), out=plane, dtype=np.float32)
+            plane += np.float32(normalise.beta[channel])
+        return tensor
 
     # Orientation ---------------------------------------------------------------
 
@@ -387,7 +407,9 @@ class OcrEngine:
         """(text, score) per crop, in the order given."""
         settings = self.detection
         readings = [None] * len(crops)
-        for indices, batch in line_batches(crops, self._line_height, settings.line_min_width, settings.line_batch_size):
+        for indices, batch in line_batches(
+            crops, self._line_height, settings.line_min_width, settings.line_batch_size, settings.line_batch_width
+        ):
             texts, scores = self._rec_model.post_op(self._rec_model.runner(x=[batch]))
             for index, text, score in zip(indices, texts, scores):
                 readings[index] = (text, float(score))
