@@ -31,9 +31,11 @@ control_socket = os.environ.get("OCR_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 
 # --- Workers ---------------------------------------------------------------
-# One model per worker; each worker holds about 0.5-1 GB, so workers are sized
-# by memory and cores, not by the 2 x CPU + 1 rule. Two workers with one
-# inference thread each keep a 2-core machine busy without oversubscribing it.
+# One model per worker; each worker holds about 0.1 GB between images and up to
+# about 1 GB while reading a large one, so workers are sized by memory and cores,
+# not by the 2 x CPU + 1 rule. Each model run takes the cores idle at that moment
+# (app/inference_sessions.py): one client gets both cores of a 2-core machine,
+# two clients on two workers one core each (README, Performance).
 workers = _env_int("OCR_WORKERS", 2)
 # Threaded workers (app/gunicorn_worker.py), for overload (README, "Robustness"):
 # the engine still runs one call at a time, on a thread of its own, while spare
