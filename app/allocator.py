@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-# Far above any tensor the detection size policy allows (3-megapixel inputs).
+# Far above any tensor the detection size policy allows (2.2-megapixel inputs).
 _KEEP_IN_HEAP_BYTES = 1 << 30
 
 
