@@ -101,8 +101,9 @@ class DetectionSettings:
     # (160 and 192 read no better).
     line_min_width: int = 128
     line_batch_size: int = 6
-    # Six lines of the training width; wider lines go in smaller batches (memory).
-    line_batch_width: int = 1920
+    # Six lines of 533 pixels; wider lines go in smaller batches (memory: 0.2 GB
+    # a batch at most). 1920 cost 5% more time per receipt.
+    line_batch_width: int = 3200
 
     def first_scale(self, height, width):
         if min(height, width) < self.side_len:
@@ -229,7 +230,7 @@ class OcrEngine:
         """
         with self._lock:
             # What decoding the image left in the heap goes back before detection's peak.
-            return_freed_memory()
+            return_freed_memory(self._config["RETAINED_MEMORY_MB"])
             result = Recognition()
             started = time.perf_counter()
             polygons = self._detect(pixels)
@@ -246,7 +247,7 @@ class OcrEngine:
                 height, width = upright.shape[:2]
                 for segment in result.segments:
                     segment.polygon = turn_points(segment.upright_polygon, result.orientation, width, height)
-            return_freed_memory()
+            return_freed_memory(self._config["RETAINED_MEMORY_MB"])
             result.recognition_ms = (time.perf_counter() - started) * 1000
             return result
 

@@ -8,7 +8,8 @@ line, at least ``min_width``. The normalisation and the zero (mid-grey)
 padding are PaddleX's, on BGR crops as the model's inference.yml says.
 
 A batch's memory grows with its lines times their width: six lines 3200 pixels
-wide took 1.1 GB, one took 0.19 GB. So a batch also stops at ``max_total_width``.
+wide took 1.1 GB, one took 0.19 GB. So a batch also stops at ``max_total_width``
+pixels of padded width in all.
 """
 
 import math
