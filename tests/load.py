@@ -97,11 +97,12 @@ def worker_pids(master_pid):
     return sorted(int(pid) for pid in path.read_text().split()) if path.exists() else []
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """Resident size now, or with ``field="VmHWM"`` the highest it has been."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmRSS for {pid}")
+    raise ValueError(f"no {field} for {pid}")
 
 
 def wait_for_log(log_path, text, count, timeout):
