@@ -27,7 +27,7 @@ $(STAMP): setup.cfg deploy/requirements.py
 install: $(STAMP) ## Create .venv with every pinned dependency
 
 models: install ## Build the embedded model directories (ONNX + inference.yml) in OCR_MODEL_CACHE_DIR
-	$(PY) -c 'from app.config import Config; from app.models import prepare_embedded_models; prepare_embedded_models(Config.MODEL_CACHE_DIR)'
+	$(PY) -c 'from app.config import Config; from app.recognition.models import prepare_embedded_models; prepare_embedded_models(Config.MODEL_CACHE_DIR)'
 
 # Downloads, so only for an image build with network (deploy/Dockerfile build args).
 official-models: install ## Fetch the official PaddleOCR models named by OCR_DET_MODEL_NAME, OCR_REC_MODEL_NAME

@@ -5,9 +5,9 @@ import logging
 from flask import Flask
 from PIL import Image
 
-from . import admission, metrics, request_log
-from .config import Config
-from .errors import register_error_handlers
+from app.config import Config
+from app.web import admission, metrics, request_log
+from app.web.errors import register_error_handlers
 
 
 def create_app(config=None, engine=None):
@@ -21,7 +21,7 @@ def create_app(config=None, engine=None):
     Image.MAX_IMAGE_PIXELS = app.config["MAX_IMAGE_PIXELS"]
 
     if engine is None and app.config["LOAD_ENGINE"]:
-        from .engine import OcrEngine
+        from app.recognition.engine import OcrEngine
 
         engine = OcrEngine(app.config)
         engine.warm_up()
@@ -32,7 +32,7 @@ def create_app(config=None, engine=None):
     metrics.init_app(app)
     request_log.init_app(app)
     admission.init_app(app)
-    from .views import health, meta, ocr, page
+    from app.web.views import health, meta, ocr, page
 
     app.register_blueprint(health.bp)
     app.register_blueprint(ocr.bp)

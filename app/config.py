@@ -7,7 +7,7 @@ so the limits and defaults of the service are visible in one file.
 import os
 from pathlib import Path
 
-from .inference_sessions import available_cores
+from app.recognition.inference_sessions import available_cores
 
 MIB = 1024 * 1024
 
@@ -49,11 +49,11 @@ class Config:
     REC_MODEL_DIR = os.environ.get("OCR_REC_MODEL_DIR") or None
     REC_MODEL_NAME = os.environ.get("OCR_REC_MODEL_NAME") or None
     # The most inference threads one worker uses; each model run takes as many of
-    # them as there are idle cores (app/inference_sessions.py), so the default,
+    # them as there are idle cores (app/recognition/inference_sessions.py), so the default,
     # every core, serves one client fast and as many clients as workers without
     # contention.
     INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or available_cores()
-    # Freed memory a worker keeps for the next image (app/allocator.py): above this
+    # Freed memory a worker keeps for the next image (app/recognition/allocator.py): above this
     # resident size it is given back after each image. Reading a receipt needs
     # 0.6-0.9 GB; trimming below that made every receipt 12-19% slower.
     RETAINED_MEMORY_MB = _env_int("OCR_RETAINED_MEMORY_MB", 896)

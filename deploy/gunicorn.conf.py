@@ -34,13 +34,13 @@ control_socket_disable = not control_socket
 # One model per worker; each worker holds about 0.1 GB between images and up to
 # about 1 GB while reading a large one, so workers are sized by memory and cores,
 # not by the 2 x CPU + 1 rule. Each model run takes the cores idle at that moment
-# (app/inference_sessions.py): one client gets both cores of a 2-core machine,
+# (app/recognition/inference_sessions.py): one client gets both cores of a 2-core machine,
 # two clients on two workers one core each (README, Performance).
 workers = _env_int("OCR_WORKERS", 2)
 # Threaded workers (app/gunicorn_worker.py), for overload (README, "Robustness"):
 # the engine still runs one call at a time, on a thread of its own, while spare
 # request threads answer 503 SERVICE_BUSY at once when the worker's line is full
-# (app/admission.py) and keep /healthz and /readyz answering under load. The
+# (app/web/admission.py) and keep /healthz and /readyz answering under load. The
 # worker's heartbeat dates from the start of the engine call in progress, so
 # `timeout` below still replaces a worker whose engine hangs.
 worker_class = "app.gunicorn_worker.OcrWorker"

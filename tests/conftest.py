@@ -9,7 +9,7 @@ from app.config import TestConfig
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory):
     """The real PaddleOCR engine on the embedded models, warmed once for the session."""
-    from app.engine import OcrEngine
+    from app.recognition.engine import OcrEngine
 
     config = TestConfig()
     settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
@@ -39,7 +39,7 @@ class FakeEngine:
         self.error = error
 
     def recognize(self, pixels, enable_cls=False):
-        from app.engine import Recognition
+        from app.recognition.engine import Recognition
 
         if self.error:
             raise self.error

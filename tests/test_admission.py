@@ -9,10 +9,10 @@ import pytest
 from gunicorn.workers.workertmp import WorkerTmp
 
 from app import create_app
-from app.admission import Admission
 from app.config import TestConfig
-from app.errors import DeadlineExceededError, ServiceBusyError
 from app.gunicorn_worker import OcrWorker
+from app.web.admission import Admission
+from app.web.errors import DeadlineExceededError, ServiceBusyError
 from tests.hostile_inputs import OCR, WORD, encode, text_image, upload
 from tests.sroie import receipt_path
 

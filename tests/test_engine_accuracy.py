@@ -1,13 +1,13 @@
 """The engine reads SROIE dev receipts close to their ground truth (the benchmark's metrics, on a few).
 
-Guards the tuned defaults in app/engine.py: a change that costs accuracy fails
+Guards the tuned defaults in app/recognition/engine.py: a change that costs accuracy fails
 here before it shows in tests/bench/bench_accuracy.py.
 """
 
 import cv2
 import pytest
 
-from app.layout import reading_order
+from app.document.layout import reading_order
 from tests.sroie import Scores, bounding_box, ground_truth, receipt_path
 
 # Narrow (463 px) and wide (1080 px, small print) scans, a tall one (2481 px), a photo-like one.

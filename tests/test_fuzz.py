@@ -9,8 +9,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import ApiError
-from app.image_loader import LoadedImage, load_image
+from app.inputs.image_loader import LoadedImage, load_image
+from app.web.errors import ApiError
 from tests.hostile_inputs import BOUNDARY, OCR, encode, multipart, part, text_image
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 150))

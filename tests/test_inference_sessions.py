@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app import inference_sessions
-from app.inference_sessions import AdaptiveSession, available_cores
+from app.recognition import inference_sessions
+from app.recognition.inference_sessions import AdaptiveSession, available_cores
 from tests.sroie import receipt_path
 
 

@@ -10,7 +10,13 @@ from rapidfuzz import fuzz
 
 from app import create_app
 from app.config import TestConfig
-from tests.sroie import IMAGES, character_error_rate, ground_truth, page_text, receipt_path
+from tests.sroie import (
+    IMAGES,
+    character_error_rate,
+    ground_truth,
+    page_text,
+    receipt_path,
+)
 
 OCR = "/api/v1/image/ocr"
 

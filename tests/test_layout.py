@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz import fuzz
 
-from app.engine import Segment
-from app.layout import escape_markdown, lay_out, to_markdown
+from app.document.layout import escape_markdown, lay_out, to_markdown
+from app.recognition.engine import Segment
 from tests.layout_truth import line_agreement
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import ground_truth, receipt_path

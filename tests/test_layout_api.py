@@ -14,7 +14,12 @@ from PIL import Image
 
 from app import create_app
 from app.config import TestConfig
-from tests.layout_truth import line_agreement, match_truth, printed_rows_in_tables, row_pairs
+from tests.layout_truth import (
+    line_agreement,
+    match_truth,
+    printed_rows_in_tables,
+    row_pairs,
+)
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import IMAGES, character_error_rate, ground_truth, receipt_path
 

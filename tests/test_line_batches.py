@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from app.line_batches import MAX_WIDTH, line_batches
+from app.recognition.line_batches import MAX_WIDTH, line_batches
 
 
 def crop(height, width, value=255):

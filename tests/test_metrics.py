@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from app.config import TestConfig
-from app.metrics import STAGES
+from app.web.metrics import STAGES
 from tests.conftest import FakeEngine
 from tests.servers import running_gunicorn
 from tests.sroie import IMAGES, receipt_path

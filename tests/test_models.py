@@ -6,7 +6,7 @@ import onnxruntime
 import pytest
 import yaml
 
-from app import models
+from app.recognition import models
 
 
 def test_prepared_directories_hold_checked_models_and_generated_configs(tmp_path):

@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
-from app.openapi import error_codes_by_status
-from app.request_form import FLAG_DEFAULTS, SOURCE_FIELDS
+from app.web.openapi import error_codes_by_status
+from app.web.request_form import FLAG_DEFAULTS, SOURCE_FIELDS
 from tests.servers import free_port, running_gunicorn
 from tests.sroie import IMAGES, receipt_path
 

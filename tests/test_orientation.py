@@ -12,7 +12,7 @@ import pytest
 
 from app import create_app
 from app.config import TestConfig
-from app.orientation import turn_image, turn_points
+from app.recognition.orientation import turn_image, turn_points
 from tests.sroie import Scores, bounding_box, ground_truth, receipt_path
 
 OCR = "/api/v1/image/ocr"

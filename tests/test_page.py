@@ -9,7 +9,6 @@ import pytest
 
 from tests.sroie import receipt_path
 
-
 # What a browser needs to hear to use each asset (module scripts refuse other types).
 ASSET_TYPES = {
     "css": {"text/css"},

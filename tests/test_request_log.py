@@ -17,7 +17,7 @@ def log_lines():
         def emit(self, record):
             lines.append(record.getMessage())
 
-    logger = logging.getLogger("app.request_log")
+    logger = logging.getLogger("app.web.request_log")
     handler = Collect()
     logger.addHandler(handler)
     yield lines

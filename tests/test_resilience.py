@@ -59,7 +59,7 @@ def warm_up(base_url, probes, pids):
 
     A worker's peak is set by the largest input it has read, then stays flat;
     growth after this point is what a leak would show. (Its current RSS swings
-    by design: freed memory is kept up to OCR_RETAINED_MEMORY_MB, app/allocator.py.)
+    by design: freed memory is kept up to OCR_RETAINED_MEMORY_MB, app/recognition/allocator.py.)
     """
     outcomes, rss, started = [], {pid: peak_rss_mb(pid) for pid in pids}, time.monotonic()
     while True:

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from app import create_app
 from app.config import TestConfig
-from app.url_fetcher import UrlPolicy, is_public_address
+from app.inputs.url_fetcher import UrlPolicy, is_public_address
 from tests.hostile_inputs import OCR, WORD, encode, text_image
 from tests.servers import free_port
 

@@ -27,8 +27,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.orientation import turn_image, turn_points
-from tests.sroie import SROIE, Scores, bounding_box, ground_truth, receipt_ids, receipt_path
+from app.recognition.orientation import turn_image, turn_points
+from tests.sroie import (
+    SROIE,
+    Scores,
+    bounding_box,
+    ground_truth,
+    receipt_ids,
+    receipt_path,
+)
 
 ROTATIONS = (90, 180, 270)
 
@@ -50,7 +57,7 @@ class ServiceReader:
     def __init__(self, engine=None):
         if engine is None:
             from app.config import Config
-            from app.engine import OcrEngine
+            from app.recognition.engine import OcrEngine
 
             config = Config()
             engine = OcrEngine({name: getattr(config, name) for name in dir(config) if name.isupper()})
@@ -58,7 +65,7 @@ class ServiceReader:
         self.engine = engine
 
     def read(self, pixels, path, rotated):
-        from app.layout import reading_order
+        from app.document.layout import reading_order
 
         started = time.perf_counter()
         segments = reading_order(self.engine.recognize(pixels, enable_cls=rotated).segments)

@@ -26,11 +26,11 @@ import time
 import numpy as np
 
 from app.config import Config
-from app.engine import OcrEngine
-from app.image_loader import load_image
-from app.layout import lay_out
-from app.request_form import OcrRequest
-from app.result import build_result
+from app.document.layout import lay_out
+from app.document.result import build_result
+from app.inputs.image_loader import load_image
+from app.recognition.engine import OcrEngine
+from app.web.request_form import OcrRequest
 from tests.layout_truth import LineAgreement, line_agreement, printed_rows_in_tables
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import SROIE, ground_truth, receipt_ids, receipt_path

@@ -87,7 +87,7 @@ def throughput(base_url, paths, clients):
 def model_floor(paths):
     """Seconds per receipt spent inside the ONNX sessions alone, same engine, same inputs."""
     from app.config import Config
-    from app.engine import OcrEngine
+    from app.recognition.engine import OcrEngine
 
     config = Config()
     settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
@@ -109,7 +109,7 @@ def model_floor(paths):
 
     for runner, run in zip(runners, originals):
         runner.session.run = timed(run)
-    from app.image_loader import load_image
+    from app.inputs.image_loader import load_image
 
     for path in paths:
         spent.append(0.0)

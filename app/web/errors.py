@@ -128,7 +128,7 @@ HTTP_ERROR_CODES = {
 
 def error_response(status, code, message, headers=None):
     """Build the JSON error response every error path uses."""
-    # Read after the response is built, by the metrics hook (app/metrics.py).
+    # Read after the response is built, by the metrics hook (app/web/metrics.py).
     g.error_code = code
     response = jsonify(code=code, message=message)
     response.status_code = status

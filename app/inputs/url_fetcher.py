@@ -18,7 +18,12 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from requests.certs import where as ca_bundle_path
 
-from .errors import InvalidUrlError, PayloadTooLargeError, UrlFetchError, UrlNotAllowedError
+from app.web.errors import (
+    InvalidUrlError,
+    PayloadTooLargeError,
+    UrlFetchError,
+    UrlNotAllowedError,
+)
 
 CHUNK_BYTES = 64 * 1024
 # Far above any real image link (signed links run to a few kilobytes).

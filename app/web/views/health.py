@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 
-from ..errors import ServiceUnavailableError
+from app.web.errors import ServiceUnavailableError
 
 bp = Blueprint("health", __name__)
 

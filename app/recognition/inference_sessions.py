@@ -31,7 +31,7 @@ def session_options(threads):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # Memory arena and pattern off: the arena keeps the largest shapes ever seen
-    # (a worker grew 300 MB -> 1.26 GB over 34 receipts); app/allocator.py gets
+    # (a worker grew 300 MB -> 1.26 GB over 34 receipts); app/recognition/allocator.py gets
     # the arena's speed back from malloc.
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False

@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of the service, generated from the marshmallow schemas.
 
-Form fields, the result object and error bodies come from ``app/schemas.py``;
-the error codes each status may carry come from the classes in ``app/errors.py``,
+Form fields, the result object and error bodies come from ``app/document/schemas.py``;
+the error codes each status may carry come from the classes in ``app/web/errors.py``,
 so a new error class is documented without touching this module.
 """
 
@@ -9,8 +9,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import url_for
 
-from . import errors, request_log
-from .schemas import ErrorSchema, HealthSchema, OcrFormSchema, OcrResultSchema
+from app.document.schemas import (
+    ErrorSchema,
+    HealthSchema,
+    OcrFormSchema,
+    OcrResultSchema,
+)
+from app.web import errors, request_log
 
 OPENAPI_VERSION = "3.0.3"
 # The version of the API's contract, which its paths carry as /api/v1.
@@ -18,7 +23,7 @@ API_VERSION = "1.0"
 # werkzeug's routing errors cannot happen on a documented path and method.
 _ROUTING_STATUSES = (404, 405)
 
-# Every answer carries the request's id (app/request_log.py), errors included.
+# Every answer carries the request's id (app/web/request_log.py), errors included.
 _REQUEST_ID = {
     request_log.HEADER: {
         "description": "The request's id: the client's X-Request-ID when it is a plain token, else a new one.",

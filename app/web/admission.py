@@ -22,7 +22,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import current_app, g
 
-from .errors import ApiError, DeadlineExceededError, RecognitionFailedError, ServiceBusyError
+from app.web.errors import (
+    ApiError,
+    DeadlineExceededError,
+    RecognitionFailedError,
+    ServiceBusyError,
+)
 
 
 class Admission:

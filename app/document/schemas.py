@@ -8,7 +8,7 @@ in each field's metadata so README and the OpenAPI document share one source.
 
 from marshmallow import Schema, fields
 
-from .request_form import FLAG_DEFAULTS
+from app.web.request_form import FLAG_DEFAULTS
 
 
 def _doc(text):

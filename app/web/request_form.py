@@ -9,7 +9,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from .errors import (
+from app.web.errors import (
     DuplicateFieldError,
     FieldTooLongError,
     InvalidBase64Error,

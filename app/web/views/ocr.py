@@ -4,14 +4,14 @@ import time
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..admission import admitted, on_engine
-from ..errors import ServiceUnavailableError
-from ..image_loader import load_image
-from ..layout import lay_out
-from ..request_form import parse_ocr_form
-from ..result import build_result
-from ..schemas import ocr_result_schema, ocr_result_schema_without_location
-from ..url_fetcher import fetch_image
+from app.document.layout import lay_out
+from app.document.result import build_result
+from app.document.schemas import ocr_result_schema, ocr_result_schema_without_location
+from app.inputs.image_loader import load_image
+from app.inputs.url_fetcher import fetch_image
+from app.web.admission import admitted, on_engine
+from app.web.errors import ServiceUnavailableError
+from app.web.request_form import parse_ocr_form
 
 bp = Blueprint("ocr", __name__, url_prefix="/api/v1/image")
 
@@ -35,13 +35,13 @@ def recognize():
     data = ocr_request.image_bytes
     if ocr_request.url is not None:
         data = fetch_image(ocr_request.url, config)
-    # What the request carried and cost, left in g for the metrics hook (app/metrics.py).
+    # What the request carried and cost, left in g for the metrics hook (app/web/metrics.py).
     g.image_bytes = len(data)
     loaded = load_image(data, config["MAX_IMAGE_PIXELS"], config["MAX_PAGES"])
     g.image_pixels = sum(page.width * page.height for page in loaded.pages)
     decoded = time.perf_counter()
 
-    # In this worker's line for the engine (app/admission.py): 503 when busy, 504 past the deadline.
+    # In this worker's line for the engine (app/web/admission.py): 503 when busy, 504 past the deadline.
     recognitions = [
         on_engine(engine.recognize, page.pixels, enable_cls=ocr_request.enable_cls) for page in loaded.pages
     ]

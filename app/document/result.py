@@ -8,7 +8,7 @@ import statistics
 
 import numpy as np
 
-from .layout import to_markdown
+from app.document.layout import to_markdown
 
 
 def clipped_vertices(polygon, width, height):

@@ -4,7 +4,7 @@ The pipeline object owns the detection and recognition predictors; we call
 them ourselves (detect, crop, recognise) so each step is timed and the
 detection size policy and the recognition batches are ours. Their ONNX
 sessions are swapped for ones that use the idle cores
-(app/inference_sessions.py). This module never imports Flask.
+(app/recognition/inference_sessions.py). This module never imports Flask.
 """
 
 import logging
@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .allocator import keep_freed_memory_for_reuse, return_freed_memory
-from .inference_sessions import AdaptiveSession
-from .line_batches import line_batches
-from .models import TEXTLINE_ORIENTATION, prepare_embedded_models, verified_model_path
-from .orientation import (
+from app.recognition.allocator import keep_freed_memory_for_reuse, return_freed_memory
+from app.recognition.inference_sessions import AdaptiveSession
+from app.recognition.line_batches import line_batches
+from app.recognition.models import (
+    TEXTLINE_ORIENTATION,
+    prepare_embedded_models,
+    verified_model_path,
+)
+from app.recognition.orientation import (
     SAMPLE_LINES,
     TURN_MARGIN,
     TextlineOrientationClassifier,
@@ -94,7 +98,7 @@ class DetectionSettings:
     # side: glyph edges and word gaps read better with some context, while the
     # reported box stays tight (wider boxes lost line F1 against the truth boxes).
     crop_padding: float = 0.15
-    # Lines are read in batches of similar width (app/line_batches.py), each padded
+    # Lines are read in batches of similar width (app/recognition/line_batches.py), each padded
     # to its widest line but at least this wide. PaddleX's 320 made a short word
     # cost a whole line; on the 100 dev receipts 128 took 22% less time per image
     # for CER 0.0844 -> 0.0842, word F1 0.8772 -> 0.8762, line F1 0.9197 -> 0.9201

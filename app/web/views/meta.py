@@ -2,8 +2,8 @@
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from ..metrics import exposition
-from ..openapi import build_openapi
+from app.web.metrics import exposition
+from app.web.openapi import build_openapi
 
 bp = Blueprint("meta", __name__)
 

@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from .inference_sessions import AdaptiveSession
+from app.recognition.inference_sessions import AdaptiveSession
 
 # A box counts as a line of text (and so as a witness of the text direction)
 # when its long side is at least this many times its short side.

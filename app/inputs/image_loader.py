@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import PayloadTooLargeError, UnsupportedImageError
+from app.web.errors import PayloadTooLargeError, UnsupportedImageError
 
 # What Pillow's decoders raise on malformed data, beyond OSError: a fuzzed TIFF
 # without dimensions raises TypeError from n_frames, for instance.

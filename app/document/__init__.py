@@ -1,0 +1,1 @@
+"""The document: layout of lines and blocks, the result object and its schemas."""

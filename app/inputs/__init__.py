@@ -1,0 +1,1 @@
+"""Input loading: fetching urls and decoding images into pages."""

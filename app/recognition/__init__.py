@@ -1,0 +1,1 @@
+"""Recognition: the engine, its models, inference sessions, batches and orientation."""

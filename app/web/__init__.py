@@ -1,0 +1,1 @@
+"""The HTTP edge: views, form parsing, errors, admission, request log, metrics, OpenAPI."""
