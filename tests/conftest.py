@@ -52,19 +52,19 @@ def fake_client():
 
 
 @pytest.fixture(scope="session")
-def shared_http_server():
-    """A loopback HTTP server over ../shared, for url input; yields its base url."""
+def data_http_server():
+    """A loopback HTTP server over tests/data, for url input; yields its base url."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    from tests.sroie import SHARED
+    from tests.sroie import TEST_DATA
 
     class QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SHARED)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(TEST_DATA)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from tests.hostile_inputs import OCR, corpus, upload
-from tests.sroie import receipt_ids, receipt_path
+from tests.sroie import SROIE, receipt_ids, receipt_path
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class Outcome:
         return self.status == self.probe.status and self.code == self.probe.code
 
 
-def receipt_probes():
-    """Every SROIE dev receipt as an upload; each must be read (200)."""
-    return [Probe(f"receipt {rid}", *upload(receipt_path(rid).read_bytes(), f"{rid}.jpg"), 200, None)
-            for rid in receipt_ids()]
+def receipt_probes(root=SROIE, limit=None):
+    """The first ``limit`` receipts in ``root`` (all by default) as uploads; each must be read (200)."""
+    return [Probe(f"receipt {rid}", *upload(receipt_path(rid, root).read_bytes(), f"{rid}.jpg"), 200, None)
+            for rid in receipt_ids(root)[:limit]]
 
 
 def corpus_probes():

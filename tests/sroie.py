@@ -1,4 +1,11 @@
-"""Read the SROIE dev receipts and their ground truth; shared by tests and benchmarks."""
+"""Read the SROIE dev receipts and their ground truth; shared by tests and benchmarks.
+
+Two folders hold receipts laid out alike (``img/NNN.jpg``, ``box/NNN.csv``):
+``SROIE``, the 100-receipt dev set beside the checkout that benchmarks read by
+default, and ``TEST_RECEIPTS``, the 13 of them the repository holds, which are
+all that tests may read (a fresh clone has nothing beside it). Each function
+takes the folder as ``root``.
+"""
 
 from collections import Counter
 from dataclasses import dataclass
@@ -6,9 +13,13 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-SROIE = SHARED / "datasets" / "sroie-dev"
-IMAGES = SHARED / "images"
+# Benchmarks: the data sets beside the checkout (each benchmark takes another folder as an option).
+DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+SROIE = DATASETS / "sroie-dev"
+# Tests: only files inside the repository (tests/data/README.md names their sources).
+TEST_DATA = Path(__file__).resolve().parent / "data"
+TEST_RECEIPTS = TEST_DATA / "sroie-dev"
+IMAGES = TEST_DATA / "images"
 
 
 @dataclass
@@ -23,18 +34,22 @@ class TruthLine:
         return min(xs), min(ys), max(xs), max(ys)
 
 
-def receipt_ids():
-    return sorted(p.stem for p in (SROIE / "img").glob("*.jpg"))
+def receipt_ids(root=SROIE):
+    """Ids of the receipts in ``root``; a missing folder is an error, never an empty set."""
+    ids = sorted(p.stem for p in (Path(root) / "img").glob("*.jpg"))
+    if not ids:
+        raise FileNotFoundError(f"no receipts in {Path(root) / 'img'}")
+    return ids
 
 
-def receipt_path(receipt_id):
-    return SROIE / "img" / f"{receipt_id}.jpg"
+def receipt_path(receipt_id, root=SROIE):
+    return Path(root) / "img" / f"{receipt_id}.jpg"
 
 
-def ground_truth(receipt_id):
+def ground_truth(receipt_id, root=SROIE):
     """Lines of ``box/NNN.csv``: 8 coordinates, then a transcript that may hold commas."""
     lines = []
-    text = (SROIE / "box" / f"{receipt_id}.csv").read_text(encoding="utf-8", errors="replace")
+    text = (Path(root) / "box" / f"{receipt_id}.csv").read_text(encoding="utf-8", errors="replace")
     for row in text.splitlines():
         parts = row.split(",", 8)
         if len(parts) < 9:

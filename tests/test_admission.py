@@ -14,7 +14,7 @@ from app.gunicorn_worker import OcrWorker
 from app.web.admission import Admission
 from app.web.errors import DeadlineExceededError, ServiceBusyError
 from tests.hostile_inputs import OCR, WORD, encode, text_image, upload
-from tests.sroie import receipt_path
+from tests.sroie import TEST_RECEIPTS, receipt_path
 
 
 def post_image(client, data):
@@ -76,7 +76,7 @@ def test_a_request_past_its_deadline_gets_504_and_the_worker_carries_on(engine):
     config = TestConfig()
     config.REQUEST_DEADLINE = 0.3  # far below what a receipt takes
     client = create_app(config, engine=engine).test_client()
-    answer = post_image(client, receipt_path("000").read_bytes())
+    answer = post_image(client, receipt_path("000", TEST_RECEIPTS).read_bytes())
     assert answer.status_code == 504
     assert answer.get_json()["code"] == "DEADLINE_EXCEEDED" and "0.3 s" in answer.get_json()["message"]
     config.REQUEST_DEADLINE = 60

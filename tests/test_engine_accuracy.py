@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from app.document.layout import reading_order
-from tests.sroie import Scores, bounding_box, ground_truth, receipt_path
+from tests.sroie import TEST_RECEIPTS, Scores, bounding_box, ground_truth, receipt_path
 
 # Narrow (463 px) and wide (1080 px, small print) scans, a tall one (2481 px), a photo-like one.
 RECEIPTS = ["000", "021", "035", "063", "084"]
@@ -18,8 +18,10 @@ RECEIPTS = ["000", "021", "035", "063", "084"]
 def scores(engine):
     totals = Scores()
     for receipt_id in RECEIPTS:
-        segments = reading_order(engine.recognize(cv2.imread(str(receipt_path(receipt_id)))).segments)
-        totals.add([s.text for s in segments], [bounding_box(s.polygon) for s in segments], ground_truth(receipt_id))
+        pixels = cv2.imread(str(receipt_path(receipt_id, TEST_RECEIPTS)))
+        segments = reading_order(engine.recognize(pixels).segments)
+        truth = ground_truth(receipt_id, TEST_RECEIPTS)
+        totals.add([s.text for s in segments], [bounding_box(s.polygon) for s in segments], truth)
     return totals
 
 

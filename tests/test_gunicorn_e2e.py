@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from tests.servers import running_gunicorn
-from tests.sroie import receipt_path
+from tests.sroie import TEST_RECEIPTS, receipt_path
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +14,7 @@ def test_gunicorn_serves_a_receipt(tmp_path):
         assert requests.get(f"{base_url}/healthz", timeout=5).json() == {"status": "ok"}
         ready = requests.get(f"{base_url}/readyz", timeout=5).json()
         assert ready["status"] == "ready" and ready["model_load_seconds"] > 0
-        with open(receipt_path("000"), "rb") as handle:
+        with open(receipt_path("000", TEST_RECEIPTS), "rb") as handle:
             answer = requests.post(
                 f"{base_url}/api/v1/image/ocr",
                 files={"file": ("000.jpg", handle, "image/jpeg")},

@@ -9,7 +9,7 @@ import pytest
 
 from app.recognition import inference_sessions
 from app.recognition.inference_sessions import AdaptiveSession, available_cores
-from tests.sroie import receipt_path
+from tests.sroie import TEST_RECEIPTS, receipt_path
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_a_busy_core_is_seen_from_the_kernel(recognition_session):
 
 
 def test_thread_count_does_not_change_the_reading(engine, monkeypatch):
-    pixels = cv2.imread(str(receipt_path("000")), cv2.IMREAD_COLOR)
+    pixels = cv2.imread(str(receipt_path("000", TEST_RECEIPTS)), cv2.IMREAD_COLOR)
     readings = []
     for runnable in (1, 9):  # idle machine (2 threads where there are 2 cores), then busy (1 thread)
         monkeypatch.setattr(inference_sessions, "_runnable_tasks", lambda: runnable)
@@ -66,7 +66,7 @@ def _resident_mb():
 
 def test_memory_of_a_large_image_is_given_back(engine):
     """An 8.7-megapixel scan needs about 1 GB while it is read; a worker keeps no more than its budget."""
-    pixels = cv2.imread(str(receipt_path("023")), cv2.IMREAD_COLOR)
+    pixels = cv2.imread(str(receipt_path("023", TEST_RECEIPTS)), cv2.IMREAD_COLOR)
     engine.recognize(np.ascontiguousarray(pixels[:1000]))  # the heap's small steady state
     before = _resident_mb()
     assert engine.recognize(pixels).segments

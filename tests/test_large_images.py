@@ -12,6 +12,7 @@ from app import create_app
 from app.config import TestConfig
 from tests.sroie import (
     IMAGES,
+    TEST_RECEIPTS,
     character_error_rate,
     ground_truth,
     page_text,
@@ -42,18 +43,18 @@ def texts(result):
 
 
 def cer(result, receipt_ids):
-    truth = " ".join(page_text(ground_truth(r)) for r in receipt_ids)
+    truth = " ".join(page_text(ground_truth(r, TEST_RECEIPTS)) for r in receipt_ids)
     return character_error_rate(" ".join(texts(result)).upper(), truth.upper())
 
 
 @pytest.fixture(scope="module")
 def receipt_000_cer(api):
-    return cer(ocr_bytes(api, receipt_path("000").read_bytes(), "000.jpg"), ["000"])
+    return cer(ocr_bytes(api, receipt_path("000", TEST_RECEIPTS).read_bytes(), "000.jpg"), ["000"])
 
 
 def test_long_receipt_over_4000_px_is_read_to_the_end(api):
     receipt_ids = ["000", "001", "002", "003", "004"]
-    parts = [cv2.imread(str(receipt_path(r))) for r in receipt_ids]
+    parts = [cv2.imread(str(receipt_path(r, TEST_RECEIPTS))) for r in receipt_ids]
     width = max(p.shape[1] for p in parts)
     long_receipt = np.vstack(
         [cv2.copyMakeBorder(p, 0, 0, 0, width - p.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for p in parts]
@@ -67,7 +68,7 @@ def test_long_receipt_over_4000_px_is_read_to_the_end(api):
     # The last receipt is read from the bottom of the image, where its boxes lie.
     last_top = long_receipt.shape[0] - parts[-1].shape[0]
     bottom = " ".join(i["words"] for i in result["words_result"] if i["location"]["top"] >= last_top)
-    assert character_error_rate(bottom.upper(), page_text(ground_truth(receipt_ids[-1])).upper()) < 0.12
+    assert character_error_rate(bottom.upper(), page_text(ground_truth(receipt_ids[-1], TEST_RECEIPTS)).upper()) < 0.12
 
 
 def test_receipt_in_a_12_megapixel_photo_keeps_its_small_print(api, receipt_000_cer):
@@ -75,7 +76,7 @@ def test_receipt_in_a_12_megapixel_photo_keeps_its_small_print(api, receipt_000_
     # shrinking the photo to a usual detection size would make its text 6 px tall.
     photo = np.full((3000, 4000, 3), (118, 124, 128), dtype=np.uint8)
     photo += np.random.default_rng(0).integers(0, 12, photo.shape, dtype=np.uint8)
-    receipt = cv2.imread(str(receipt_path("000")))
+    receipt = cv2.imread(str(receipt_path("000", TEST_RECEIPTS)))
     photo[1200 : 1200 + receipt.shape[0], 2100 : 2100 + receipt.shape[1]] = receipt
 
     result = ocr_pixels(api, photo)

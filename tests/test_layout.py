@@ -17,7 +17,7 @@ from app.document.layout import escape_markdown, lay_out, to_markdown
 from app.recognition.engine import Segment
 from tests.layout_truth import line_agreement
 from tests.markdown_blocks import parse_blocks
-from tests.sroie import ground_truth, receipt_path
+from tests.sroie import TEST_RECEIPTS, ground_truth, receipt_path
 
 
 def segment(text, left, top, width, height=20.0):
@@ -199,8 +199,8 @@ def test_a_tilted_enlarged_receipt_keeps_its_lines(engine, degrees):
     # Receipt 002 is 463 pixels wide; turned by 3 degrees its right edge moves a
     # full line height against its left, and enlarged 1.5 times every pixel
     # threshold would be wrong.
-    truth = ground_truth("002")
-    pixels = cv2.imread(str(receipt_path("002")))
+    truth = ground_truth("002", TEST_RECEIPTS)
+    pixels = cv2.imread(str(receipt_path("002", TEST_RECEIPTS)))
     turned, matrix = turned_and_scaled(pixels, degrees, 1.5)
     layout = lay_out(engine.recognize(turned).segments)
     # Boxes are mapped back onto the upright receipt to compare with its truth.

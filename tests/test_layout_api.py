@@ -1,7 +1,7 @@
 """The structured result over HTTP: lines, blocks, pages, plain_text, summary and Markdown.
 
 Real engine, real images: SROIE receipts against their ground-truth boxes,
-every image in shared/images, and a multi-page TIFF built from two receipts.
+every image in tests/data/images, and a multi-page TIFF built from two receipts.
 Markdown is read back with markdown-it-py and compared with the blocks.
 """
 
@@ -21,7 +21,13 @@ from tests.layout_truth import (
     row_pairs,
 )
 from tests.markdown_blocks import parse_blocks
-from tests.sroie import IMAGES, character_error_rate, ground_truth, receipt_path
+from tests.sroie import (
+    IMAGES,
+    TEST_RECEIPTS,
+    character_error_rate,
+    ground_truth,
+    receipt_path,
+)
 
 OCR = "/api/v1/image/ocr"
 RECEIPTS = ("000", "001", "002", "003")
@@ -62,7 +68,8 @@ def api(engine):
 def receipt_results(api):
     results = {}
     for receipt_id in RECEIPTS:
-        answer = post(api, receipt_path(receipt_id).read_bytes(), f"{receipt_id}.jpg", return_markdown="true")
+        data = receipt_path(receipt_id, TEST_RECEIPTS).read_bytes()
+        answer = post(api, data, f"{receipt_id}.jpg", return_markdown="true")
         assert answer.status_code == 200, answer.get_json()
         results[receipt_id] = answer.get_json()
     return results
@@ -129,7 +136,7 @@ def assert_markdown_shows_the_blocks(result):
 
 @pytest.mark.parametrize("receipt_id", RECEIPTS)
 def test_receipt_lines_group_the_segments_of_each_printed_row(receipt_results, receipt_id):
-    result, truth = receipt_results[receipt_id], ground_truth(receipt_id)
+    result, truth = receipt_results[receipt_id], ground_truth(receipt_id, TEST_RECEIPTS)
     boxes = [box(item) for item in result["words_result"]]
     agreement = line_agreement(truth, boxes, line_of_segment(result))
     assert agreement.same_row >= 9 and agreement.other_row >= 300
@@ -141,7 +148,7 @@ def test_receipt_lines_group_the_segments_of_each_printed_row(receipt_results, r
 
 @pytest.mark.parametrize("receipt_id", RECEIPTS)
 def test_receipt_segments_come_in_reading_order(receipt_results, receipt_id):
-    result, truth = receipt_results[receipt_id], ground_truth(receipt_id)
+    result, truth = receipt_results[receipt_id], ground_truth(receipt_id, TEST_RECEIPTS)
     matches = match_truth(truth, [box(item) for item in result["words_result"]])
     above_first = []
     for i, j, same_row in row_pairs(truth):
@@ -154,7 +161,7 @@ def test_receipt_segments_come_in_reading_order(receipt_results, receipt_id):
 
 @pytest.mark.parametrize("receipt_id", RECEIPTS)
 def test_receipt_item_rows_are_markdown_table_rows(receipt_results, receipt_id):
-    result, truth = receipt_results[receipt_id], ground_truth(receipt_id)
+    result, truth = receipt_results[receipt_id], ground_truth(receipt_id, TEST_RECEIPTS)
     tables = [block for block in parse_blocks(result["markdown"]) if block.kind == "table"]
     # Rows of three or more printed columns (code, quantity, price, amount...) are table rows.
     found, printed = printed_rows_in_tables(truth, [row for table in tables for row in table.items])
@@ -185,11 +192,11 @@ def test_receipt_result_fields_agree(receipt_results, receipt_id):
             assert left - 2 <= s_left and top - 2 <= s_top and s_right <= right + 2 and s_bottom <= bottom + 2
 
 
-SHARED_IMAGES = sorted(p for p in IMAGES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+TEST_IMAGES = sorted(p for p in IMAGES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
-@pytest.mark.parametrize("path", SHARED_IMAGES, ids=lambda p: p.name)
-def test_every_shared_image_gets_a_consistent_structure(api, path):
+@pytest.mark.parametrize("path", TEST_IMAGES, ids=lambda p: p.name)
+def test_every_test_image_gets_a_consistent_structure(api, path):
     answer = post(api, path.read_bytes(), path.name, return_markdown="true")
     assert answer.status_code == 200, answer.get_json()
     result = answer.get_json()
@@ -202,7 +209,8 @@ def test_every_shared_image_gets_a_consistent_structure(api, path):
 
 
 def test_every_page_of_a_tiff_is_recognised_in_order(api, receipt_results):
-    answer = post(api, tiff_of(receipt_path("000"), receipt_path("001")), "two.tiff", return_markdown="true")
+    tiff = tiff_of(receipt_path("000", TEST_RECEIPTS), receipt_path("001", TEST_RECEIPTS))
+    answer = post(api, tiff, "two.tiff", return_markdown="true")
     assert answer.status_code == 200, answer.get_json()
     result = answer.get_json()
     assert_consistent(result)
@@ -222,7 +230,7 @@ def test_every_page_of_a_tiff_is_recognised_in_order(api, receipt_results):
         ]
     # The pages' text is each receipt's, not swapped.
     texts = ["\n".join(item["words"] for item in result["words_result"] if item["page"] == n) for n in (0, 1)]
-    truths = [" ".join(line.text for line in ground_truth(rid)) for rid in ("000", "001")]
+    truths = [" ".join(line.text for line in ground_truth(rid, TEST_RECEIPTS)) for rid in ("000", "001")]
     assert character_error_rate(texts[0].upper(), truths[0]) < character_error_rate(texts[0].upper(), truths[1])
     assert character_error_rate(texts[1].upper(), truths[1]) < character_error_rate(texts[1].upper(), truths[0])
     # Markdown separates the pages with a rule.
@@ -246,7 +254,8 @@ def test_pages_beyond_the_limit_are_not_read_and_the_threshold_is_configurable(e
 
 
 def test_need_location_false_drops_coordinates_of_lines_blocks_and_pages(api, receipt_results):
-    answer = post(api, receipt_path("001").read_bytes(), "001.jpg", need_location="false", return_markdown="true")
+    data = receipt_path("001", TEST_RECEIPTS).read_bytes()
+    answer = post(api, data, "001.jpg", need_location="false", return_markdown="true")
     assert answer.status_code == 200, answer.get_json()
     result = answer.get_json()
     for field in ("words_result", "lines", "blocks", "pages"):

@@ -16,7 +16,7 @@ from app.config import TestConfig
 from app.web.metrics import STAGES
 from tests.conftest import FakeEngine
 from tests.servers import running_gunicorn
-from tests.sroie import IMAGES, receipt_path
+from tests.sroie import IMAGES, TEST_RECEIPTS, receipt_path
 
 OCR = "/api/v1/image/ocr"
 
@@ -53,7 +53,7 @@ def client_scrape(client):
 
 def test_a_recognised_receipt_is_counted_with_its_steps_bytes_and_pixels(client):
     scrapes = Scrapes(lambda: client_scrape(client))
-    data = receipt_path("000").read_bytes()
+    data = receipt_path("000", TEST_RECEIPTS).read_bytes()
     answer = client.post(OCR, data={"file": (io.BytesIO(data), "000.jpg")}, content_type="multipart/form-data")
     assert answer.status_code == 200
     result = answer.get_json()
@@ -145,7 +145,7 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
 
         # A burst larger than the two places: some are refused at once.
         with ThreadPoolExecutor(6) as pool:
-            burst = list(pool.map(lambda _: post_image(base_url, receipt_path("000")), range(6)))
+            burst = list(pool.map(lambda _: post_image(base_url, receipt_path("000", TEST_RECEIPTS)), range(6)))
         busy = burst.count((503, "SERVICE_BUSY"))
         assert busy >= 1 and burst.count((200, "")) + busy == len(burst)
         served = len(statuses) + burst.count((200, ""))

@@ -16,7 +16,7 @@ import requests
 
 from app.config import Config
 from tests.servers import ROOT, free_port, running_gunicorn
-from tests.sroie import receipt_path
+from tests.sroie import TEST_RECEIPTS, receipt_path
 from tests.test_gunicorn_config import environ, load_config  # noqa: F401 (environ is a fixture)
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -167,7 +167,7 @@ def never_reached_gunicorn(stack, request_id):
 
 
 def post_receipt(base_url, headers=None):
-    with open(receipt_path("000"), "rb") as handle:
+    with open(receipt_path("000", TEST_RECEIPTS), "rb") as handle:
         return requests.post(
             base_url + OCR_PATH,
             files={"file": ("000.jpg", handle, "image/jpeg")},

@@ -9,7 +9,14 @@ from PIL import Image
 
 from app import create_app
 from app.config import TestConfig
-from tests.sroie import IMAGES, character_error_rate, ground_truth, iou, receipt_path
+from tests.sroie import (
+    IMAGES,
+    TEST_RECEIPTS,
+    character_error_rate,
+    ground_truth,
+    iou,
+    receipt_path,
+)
 
 OCR = "/api/v1/image/ocr"
 RECEIPTS = ["000", "017", "042"]
@@ -41,14 +48,14 @@ def keys_anywhere(value):
 @pytest.fixture(scope="module")
 def receipt_results(engine):
     client = create_app(TestConfig(), engine=engine).test_client()
-    return {rid: post_file(client, receipt_path(rid)).get_json() for rid in RECEIPTS}
+    return {rid: post_file(client, receipt_path(rid, TEST_RECEIPTS)).get_json() for rid in RECEIPTS}
 
 
 @pytest.mark.parametrize("receipt_id", RECEIPTS)
 def test_receipt_text_is_close_to_ground_truth(receipt_results, receipt_id):
     result = receipt_results[receipt_id]
     # SROIE transcripts are upper case whatever the print, so compare case-insensitively.
-    truth = "\n".join(line.text for line in ground_truth(receipt_id)).upper()
+    truth = "\n".join(line.text for line in ground_truth(receipt_id, TEST_RECEIPTS)).upper()
     assert result["words_result_num"] == len(result["words_result"]) > 10
     assert result["text"] == "\n".join(item["words"] for item in result["words_result"])
     assert character_error_rate(result["text"].upper(), truth) < 0.3
@@ -62,7 +69,7 @@ def test_receipt_boxes_overlap_ground_truth(receipt_results, receipt_id):
         (r["left"], r["top"], r["left"] + r["width"], r["top"] + r["height"])
         for r in (item["location"] for item in result["words_result"])
     ]
-    truth = ground_truth(receipt_id)
+    truth = ground_truth(receipt_id, TEST_RECEIPTS)
     covered = [line for line in truth if any(iou(line.box, box) > 0.3 for box in boxes)]
     assert len(covered) / len(truth) > 0.8
 
@@ -89,20 +96,20 @@ def test_segments_are_well_formed(receipt_results, receipt_id):
         assert vertices[0]["x"] < vertices[1]["x"] and vertices[0]["y"] < vertices[3]["y"]
 
 
-def test_same_image_from_every_source_gives_the_same_result(engine, shared_http_server):
+def test_same_image_from_every_source_gives_the_same_result(engine, data_http_server):
     config = TestConfig()
-    port = int(shared_http_server.rsplit(":", 1)[1])
+    port = int(data_http_server.rsplit(":", 1)[1])
     config.URL_ALLOWLIST = ["127.0.0.1/32"]
     config.URL_ALLOWED_PORTS = [port]
     client = create_app(config, engine=engine).test_client()
-    path = receipt_path("005")
+    path = receipt_path("005", TEST_RECEIPTS)
     encoded = base64.b64encode(path.read_bytes()).decode()
     wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
     answers = [
         post_file(client, path),
         client.post(OCR, data={"image_base64": encoded}),
         client.post(OCR, data={"image_base64": f"data:image/jpeg;base64,{wrapped}"}),
-        client.post(OCR, data={"url": f"{shared_http_server}/datasets/sroie-dev/img/005.jpg"}),
+        client.post(OCR, data={"url": f"{data_http_server}/sroie-dev/img/005.jpg"}),
     ]
     assert [a.status_code for a in answers] == [200] * 4
     results = [a.get_json() for a in answers]
@@ -111,7 +118,7 @@ def test_same_image_from_every_source_gives_the_same_result(engine, shared_http_
 
 
 def test_need_location_false_has_no_coordinates_anywhere(client):
-    answer = post_file(client, receipt_path("000"), need_location="false", return_markdown="true")
+    answer = post_file(client, receipt_path("000", TEST_RECEIPTS), need_location="false", return_markdown="true")
     result = answer.get_json()
     assert answer.status_code == 200
     assert result["need_location"] is False

@@ -15,7 +15,7 @@ from schemathesis import GenerationMode, checks
 from app.web.openapi import error_codes_by_status
 from app.web.request_form import FLAG_DEFAULTS, SOURCE_FIELDS
 from tests.servers import free_port, running_gunicorn
-from tests.sroie import IMAGES, receipt_path
+from tests.sroie import IMAGES, TEST_RECEIPTS, receipt_path
 
 OCR = "/api/v1/image/ocr"
 
@@ -49,7 +49,7 @@ def ocr_post(client, **fields):
 
 
 def receipt_upload():
-    return (io.BytesIO(receipt_path("000").read_bytes()), "000.jpg")
+    return (io.BytesIO(receipt_path("000", TEST_RECEIPTS).read_bytes()), "000.jpg")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from app import create_app
 from app.config import TestConfig
 from app.recognition.orientation import turn_image, turn_points
-from tests.sroie import Scores, bounding_box, ground_truth, receipt_path
+from tests.sroie import TEST_RECEIPTS, Scores, bounding_box, ground_truth, receipt_path
 
 OCR = "/api/v1/image/ocr"
 # Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
@@ -50,7 +50,7 @@ def boxes_of(result):
 
 def scores(result, receipt_id, angle, width, height):
     """Scores of a result against the receipt's ground truth turned by ``angle``."""
-    truth = ground_truth(receipt_id)
+    truth = ground_truth(receipt_id, TEST_RECEIPTS)
     truth_boxes = [bounding_box(turn_points(line.polygon, angle, width, height)) for line in truth]
     page = Scores()
     page.add([item["words"] for item in result["words_result"]], boxes_of(result), truth, truth_boxes)
@@ -59,12 +59,12 @@ def scores(result, receipt_id, angle, width, height):
 
 @pytest.fixture(scope="module")
 def upright_results(api):
-    return {rid: ocr(api, cv2.imread(str(receipt_path(rid)))) for rid in UPRIGHT}
+    return {rid: ocr(api, cv2.imread(str(receipt_path(rid, TEST_RECEIPTS)))) for rid in UPRIGHT}
 
 
 @pytest.mark.parametrize("receipt_id,angle", TURNED)
 def test_turned_receipt_reads_as_well_as_upright(api, upright_results, receipt_id, angle):
-    pixels = cv2.imread(str(receipt_path(receipt_id)))
+    pixels = cv2.imread(str(receipt_path(receipt_id, TEST_RECEIPTS)))
     height, width = pixels.shape[:2]
     turned = turn_image(pixels, angle)
     result = ocr(api, turned, enable_cls="true")
@@ -84,7 +84,7 @@ def test_turned_receipt_reads_as_well_as_upright(api, upright_results, receipt_i
 
 @pytest.mark.parametrize("receipt_id", UPRIGHT)
 def test_upright_receipt_reads_the_same_with_enable_cls(api, upright_results, receipt_id):
-    result = ocr(api, cv2.imread(str(receipt_path(receipt_id))), enable_cls="true")
+    result = ocr(api, cv2.imread(str(receipt_path(receipt_id, TEST_RECEIPTS))), enable_cls="true")
 
     assert result["image"]["orientation"] == 0
     assert text_of(result) == text_of(upright_results[receipt_id])
@@ -92,15 +92,15 @@ def test_upright_receipt_reads_the_same_with_enable_cls(api, upright_results, re
 
 
 def test_without_enable_cls_a_turned_page_is_read_as_sent(api):
-    turned = turn_image(cv2.imread(str(receipt_path("000"))), 180)
+    turned = turn_image(cv2.imread(str(receipt_path("000", TEST_RECEIPTS))), 180)
     result = ocr(api, turned)
 
     assert result["image"]["orientation"] == 0
 
 
 def test_upside_down_line_on_upright_page_is_read_the_right_way(engine):
-    pixels = cv2.imread(str(receipt_path("000")))
-    truth = ground_truth("000")
+    pixels = cv2.imread(str(receipt_path("000", TEST_RECEIPTS)))
+    truth = ground_truth("000", TEST_RECEIPTS)
     # Turn one line (the shop name) upside down in place, as a misprinted label would be.
     left, top, right, bottom = (int(v) for v in truth[1].box)
     pixels[top:bottom, left:right] = np.rot90(pixels[top:bottom, left:right], 2)

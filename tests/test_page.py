@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.sroie import receipt_path
+from tests.sroie import TEST_RECEIPTS, receipt_path
 
 # What a browser needs to hear to use each asset (module scripts refuse other types).
 ASSET_TYPES = {
@@ -143,7 +143,7 @@ def test_every_asset_is_served_from_the_package(page, client):
 
 @pytest.mark.parametrize("need_location", ["true", "false"])
 def test_form_without_javascript_gets_the_json_result(page, client, need_location):
-    upload = (receipt_path("000").open("rb"), "000.jpg")
+    upload = (receipt_path("000", TEST_RECEIPTS).open("rb"), "000.jpg")
     data = submission(page.fields, upload, choose={"need_location": need_location})
     response = client.post(page.form["action"], data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_json()

@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from tests.sroie import IMAGES, receipt_path
+from tests.sroie import IMAGES, TEST_RECEIPTS, receipt_path
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = (
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DESKTOP = (1280, 1000)
 PHONE = (390, 844)
-RECEIPT = receipt_path("000")
+RECEIPT = receipt_path("000", TEST_RECEIPTS)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from tests.load import (
     worker_pids,
 )
 from tests.servers import running_gunicorn
+from tests.sroie import TEST_RECEIPTS
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +47,8 @@ LOAD_ENV = {
 
 
 def mixed_probes():
-    """Sixteen receipts of every size and the hostile corpus."""
-    return receipt_probes()[::6] + corpus_probes()
+    """The test receipts (every size, up to an A4 scan) and the hostile corpus."""
+    return receipt_probes(TEST_RECEIPTS) + corpus_probes()
 
 
 def peak_rss_mb(pid):
@@ -113,7 +114,7 @@ def test_a_killed_worker_fails_only_its_requests_and_is_replaced(load_server):
     process, base_url, log_path = load_server
     victim = worker_pids(process.pid)[0]
     ready_before = log_path.read_text(errors="replace").count(READY_LINE)
-    receipts = receipt_probes()
+    receipts = receipt_probes(TEST_RECEIPTS)
     marks = {}
 
     def kill_then_wait_for_the_replacement():
@@ -147,7 +148,7 @@ def test_thirty_two_clients_get_200_or_a_fast_503(tmp_path):
     queue_timeout, deadline = 20.0, 60.0
     with running_gunicorn(workers=2, log_path=log_path) as (process, base_url):
         wait_for_log(log_path, READY_LINE, 2, timeout=120)
-        outcomes = run_clients(base_url, receipt_probes(), clients=32, seconds=30)
+        outcomes = run_clients(base_url, receipt_probes(TEST_RECEIPTS), clients=32, seconds=30)
         log_lines = [json.loads(line) for line in log_path.read_text(errors="replace").splitlines()
                      if line.startswith("{") and '"event": "request"' in line]
 
