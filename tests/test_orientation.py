@@ -91,11 +91,26 @@ def test_upright_receipt_reads_the_same_with_enable_cls(api, upright_results, re
     assert boxes_of(result) == boxes_of(upright_results[receipt_id])
 
 
-def test_without_enable_cls_a_turned_page_is_read_as_sent(api):
-    turned = turn_image(cv2.imread(str(receipt_path("000", TEST_RECEIPTS))), 180)
-    result = ocr(api, turned)
+def test_without_enable_cls_a_turned_page_is_read_as_sent(api, upright_results):
+    """enable_cls off (the default) means no page turn is decided: an upside-down page stays upside down.
 
-    assert result["image"]["orientation"] == 0
+    Its lines are still found where they lie, but read upside down they are noise,
+    mostly dropped as unsure; the same bytes with enable_cls on read as upright.
+    """
+    pixels = cv2.imread(str(receipt_path("000", TEST_RECEIPTS)))
+    height, width = pixels.shape[:2]
+    turned = turn_image(pixels, 180)
+    as_sent = ocr(api, turned)
+    turned_upright = ocr(api, turned, enable_cls="true")
+
+    upright = scores(upright_results["000"], "000", 0, width, height)
+    as_sent_scores = scores(as_sent, "000", 180, width, height)
+    assert as_sent["image"]["orientation"] == 0 and turned_upright["image"]["orientation"] == 180
+    assert as_sent_scores.cer > 0.5 > upright.cer + 0.3
+    assert scores(turned_upright, "000", 180, width, height).cer <= upright.cer + 0.02
+    # What was read, was read where the turned text lies.
+    matched, predicted, _ = as_sent_scores.lines
+    assert predicted and matched / predicted > 0.5
 
 
 def test_upside_down_line_on_upright_page_is_read_the_right_way(engine):
