@@ -3,6 +3,9 @@
 import base64
 import json
 import logging
+import re
+import threading
+import time
 
 import pytest
 
@@ -26,8 +29,8 @@ def log_lines():
 
 def test_request_id_is_returned_from_the_header_or_made(fake_client):
     assert fake_client.get("/healthz", headers={"X-Request-ID": "abc-123.x"}).headers["X-Request-ID"] == "abc-123.x"
-    made = fake_client.get("/healthz").headers["X-Request-ID"]
-    assert len(made) == 32 and int(made, 16) >= 0
+    made, other = (fake_client.get("/healthz").headers["X-Request-ID"] for _ in range(2))
+    assert re.fullmatch("[0-9a-f]{32}", made) and made != other  # a fresh random id each time
     # An id that could forge log lines is replaced, not echoed.
     forged = fake_client.get("/healthz", headers={"X-Request-ID": 'x" "status": 200'}).headers["X-Request-ID"]
     assert len(forged) == 32 and '"' not in forged
@@ -44,7 +47,28 @@ def test_one_structured_line_per_request(client, log_lines):
     assert entry["source"] == "file"
     assert entry["image_bytes"] == len(encode(text_image(), "PNG"))
     assert entry["image_pixels"] == 420 * 110
-    assert entry["ms"] > 0 and entry["queue_ms"] >= 0
+    assert entry["ms"] > 0
+
+
+def test_queue_ms_is_the_wait_for_the_engine(app, log_lines):
+    """A request sent while the engine is held logs how long it waited; one sent to an idle engine, almost none."""
+    admission, hold = app.extensions["admission"], 0.8
+    release = threading.Event()
+    holder = threading.Thread(target=admission.run, args=(time.monotonic() + 60, release.wait))
+    holder.start()
+    while admission.busy_since is None:
+        time.sleep(0.01)
+    threading.Timer(hold, release.set).start()
+    body, content_type = upload(encode(text_image(), "PNG"), "page.png")
+    waited = app.test_client().post(OCR, data=body, content_type=content_type, headers={"X-Request-ID": "waited"})
+    holder.join()
+    idle = app.test_client().post(OCR, data=body, content_type=content_type, headers={"X-Request-ID": "idle"})
+
+    assert waited.status_code == idle.status_code == 200
+    entries = {entry["request_id"]: entry for entry in map(json.loads, log_lines)}
+    # It queued from after its upload was decoded until the hold ended: most of the hold.
+    assert hold * 1000 / 2 <= entries["waited"]["queue_ms"] <= entries["waited"]["ms"]
+    assert entries["idle"]["queue_ms"] < hold * 1000 / 4
 
 
 def test_errors_are_logged_with_their_code_and_no_secrets(fake_client, log_lines):
