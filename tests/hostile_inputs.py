@@ -91,14 +91,29 @@ def gif_header_only(width, height):
 
 
 def many_frame_gif(frames):
-    """An animated GIF of ``frames`` small frames (alternating, so Pillow keeps them all)."""
-    images = [Image.new("P", (16, 16), index % 2) for index in range(frames)]
-    images[0].putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
-    return encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=10)
+    """An animated GIF: WORD on the first frame, then small alternating patches (so Pillow keeps every frame)."""
+    first = text_image().convert("P", palette=Image.Palette.ADAPTIVE, colors=2)
+    images = [Image.new("P", (16, 16), index % 2) for index in range(1, frames)]
+    for image in images:
+        image.putpalette(first.getpalette())
+    return encode(first, "GIF", save_all=True, append_images=images, duration=10)
 
 
-def many_page_tiff(pages):
-    images = [Image.new("L", (32, 32), 255 - index % 200) for index in range(pages)]
+def page_label(number):
+    return f"PAGE {number}"
+
+
+def many_page_tiff(pages, numbered=0):
+    """A TIFF of ``pages`` small pages; the first ``numbered`` of them show page_label(n), the rest are blank."""
+    font = ImageFont.load_default(size=40)
+    images = []
+    for index in range(pages):
+        if index < numbered:
+            image = Image.new("L", (260, 70), 255)
+            ImageDraw.Draw(image).text((15, 12), page_label(index + 1), fill=0, font=font)
+        else:
+            image = Image.new("L", (32, 32), 255 - index % 200)
+        images.append(image)
     return encode(images[0], "TIFF", save_all=True, append_images=images[1:])
 
 
@@ -160,8 +175,8 @@ def corpus():
         Case("tiff claiming 100000x100000", *upload(tiff_header_only(100_000, 100_000)), 413, "IMAGE_TOO_LARGE", "pixels"),
         Case("png claiming 0x0", *upload(png_header_only(0, 0)), 415, "UNSUPPORTED_IMAGE", ""),
         # Many frames or pages: the first is read, the rest never decoded.
-        Case("gif with 3000 frames", *upload(many_frame_gif(3000)), 200, None),
-        Case("tiff with 300 pages", *upload(many_page_tiff(300)), 200, None),
+        Case("gif with 3000 frames", *upload(many_frame_gif(3000)), 200, None, reads=WORD),
+        Case("tiff with 300 pages", *upload(many_page_tiff(300, numbered=12)), 200, None, reads=page_label(1)),
         # Found by the fuzz test: Pillow raised TypeError counting the pages.
         Case("tiff with a page without size", *upload(tiff_with_a_page_without_size()), 415, "UNSUPPORTED_IMAGE",
              "frames could not be read"),
