@@ -31,6 +31,8 @@ models: install ## Build the embedded model directories (ONNX + inference.yml) i
 
 # Downloads, so only for an image build with network (deploy/Dockerfile build args).
 official-models: install ## Fetch the official PaddleOCR models named by OCR_DET_MODEL_NAME, OCR_REC_MODEL_NAME
+	@[ -n "$(OCR_DET_MODEL_NAME)$(OCR_REC_MODEL_NAME)" ] || { echo "make official-models: no model named;" \
+		"set OCR_DET_MODEL_NAME and/or OCR_REC_MODEL_NAME (e.g. PP-OCRv5_server_det)" >&2; exit 2; }
 	$(PY) -c 'import sys; from paddlex.inference.utils.official_models import official_models; [print(official_models[name]) for name in sys.argv[1:]]' $(OCR_DET_MODEL_NAME) $(OCR_REC_MODEL_NAME)
 
 system-deps: ## Install the Debian packages the tests drive (only those missing)

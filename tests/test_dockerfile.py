@@ -39,7 +39,7 @@ def make_targets(dockerfile):
     """Each `make ...` command line of the RUN steps, as argument lists."""
     commands = []
     for run in instructions(dockerfile, "RUN"):
-        for command in re.split(r"&&|;", run):
+        for command in re.split(r"&&|\|\||;", run):
             words = shlex.split(command)
             if words and words[0] == "make":
                 commands.append(words[1:])
@@ -108,13 +108,25 @@ def test_model_steps_bake_the_models_without_network(dockerfile, tmp_path):
     models = tmp_path / "models"
     env = {**os.environ, "OCR_MODEL_CACHE_DIR": str(models), "OCR_DET_MODEL_NAME": "", "OCR_REC_MODEL_NAME": ""}
     for words in make_targets(dockerfile):
-        if words[0] != "install":
+        if words[0] == "models":
             # The venv exists already: never reinstall from a test.
             make = ["make", "--old-file=.venv/.installed", *words]
             subprocess.run(make, cwd=ROOT, env=env, check=True, capture_output=True)
     baked = sorted(path.name for path in models.glob("*/*"))
     assert baked == ["inference.onnx", "inference.onnx", "inference.yml", "inference.yml"]
     assert "OCR_MODEL_CACHE_DIR" in dockerfile.envs
+
+
+def test_official_models_run_only_when_named_and_refuse_no_name(dockerfile):
+    """Without a model name the target stops with an error saying what to set, rather than doing nothing;
+    the image's step skips it then (the embedded models are used)."""
+    env = {**os.environ, "OCR_DET_MODEL_NAME": "", "OCR_REC_MODEL_NAME": ""}
+    make = ["make", "--old-file=.venv/.installed", "official-models"]
+    refused = subprocess.run(make, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "set OCR_DET_MODEL_NAME" in refused.stderr
+    (step,) = [run for run in instructions(dockerfile, "RUN") if "official-models" in run]
+    skipped = subprocess.run(["sh", "-c", step], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert skipped.returncode == 0 and not skipped.stdout + skipped.stderr
 
 
 def healthcheck_command(dockerfile):
