@@ -3,11 +3,12 @@
 import pytest
 
 from tests.bench import bench_accuracy
+from tests.sroie import TEST_DATA
 
 
 @pytest.mark.slow
 def test_accuracy_benchmark_prints_every_engine_on_three_receipts(capsys):
-    bench_accuracy.main(["--limit", "3"])
+    bench_accuracy.main(["--limit", "3", "--data-root", str(TEST_DATA)])
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("3 receipts of sroie-dev")

@@ -138,14 +138,14 @@ class Tally(Scores):
         self.seconds.append(reading.seconds)
 
 
-def run(readers, ids, rotated=True, progress=None):
+def run(readers, ids, rotated=True, progress=None, root=SROIE):
     """Read every receipt with every reader; return {reader name: (upright Tally, turned Tally)}."""
     tallies = {reader.name: (Tally(), Tally()) for reader in readers}
     for index, receipt_id in enumerate(ids):
-        path = receipt_path(receipt_id)
+        path = receipt_path(receipt_id, root)
         pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
         height, width = pixels.shape[:2]
-        truth = ground_truth(receipt_id)
+        truth = ground_truth(receipt_id, root)
         boxes = [line.box for line in truth]
         angle = ROTATIONS[index % len(ROTATIONS)]
         turned = turn_image(pixels, angle)
@@ -187,10 +187,13 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, help="read only the first N receipts")
     parser.add_argument("--engines", default="service,rapidocr,tesseract", help="comma-separated: " + ",".join(READERS))
     parser.add_argument("--no-turned", action="store_true", help="skip the turned-receipt columns")
+    parser.add_argument("--data-root", type=Path, default=SROIE.parent, help="folder holding sroie-dev/")
     args = parser.parse_args(argv)
-    ids = receipt_ids()[: args.limit]
+    root = args.data_root / SROIE.name
+    ids = receipt_ids(root)[: args.limit]
     readers = [READERS[name.strip()]() for name in args.engines.split(",") if name.strip()]
-    tallies = run(readers, ids, rotated=not args.no_turned, progress=lambda line: print(line, file=sys.stderr))
+    tallies = run(readers, ids, rotated=not args.no_turned, root=root,
+                  progress=lambda line: print(line, file=sys.stderr))
     print(f"{len(ids)} receipts of {SROIE.name}; 2 shared cores, medians over receipts")
     print(format_table(tallies))
 
