@@ -1,22 +1,25 @@
 """Deployment benchmark: what nginx (deploy/nginx.conf) and /metrics cost in front of real gunicorn.
 
-Run: ``.venv/bin/python -m tests.bench.bench_deploy [--receipts 20] [--probes 200]``.
+Run: ``.venv/bin/python -m tests.bench.bench_deploy [--receipts 20] [--probes 200] [--data-root DIR]``.
 One gunicorn (deploy/gunicorn.conf.py, one worker) and one nginx in the same run;
 each request is sent straight to gunicorn and through nginx, alternating which
-goes first, and the table gives medians, p90 and the ratio.
+goes first, and the table gives medians, p90 and the ratio. The receipts are the
+first ``--receipts`` of DIR/sroie-dev (default ../shared/datasets).
 """
 
 import argparse
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
+from tests.bench.conditions import conditions
 from tests.servers import running_gunicorn
-from tests.sroie import receipt_ids, receipt_path
-from tests.test_nginx import running_nginx
+from tests.sroie import SROIE, receipt_ids, receipt_path
+from tests.test_nginx import NGINX, running_nginx
 
 OCR = "/api/v1/image/ocr"
 
@@ -63,12 +66,14 @@ def row(label, direct, proxied, scale, unit):
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receipts", type=int, default=20)
     parser.add_argument("--probes", type=int, default=200)
-    args = parser.parse_args()
-    receipts = [receipt_path(rid) for rid in receipt_ids()[: args.receipts]]
+    parser.add_argument("--data-root", type=Path, default=SROIE.parent, help="folder holding sroie-dev/")
+    args = parser.parse_args(argv)
+    root = args.data_root / SROIE.name
+    receipts = [receipt_path(rid, root) for rid in receipt_ids(root)[: args.receipts]]
 
     with tempfile.TemporaryDirectory() as directory:
         env = {"OCR_MODEL_CACHE_DIR": str(Path(directory) / "models")}
@@ -84,7 +89,10 @@ def main():
                 health = compare({name: lambda i, u=url: get(u, "/healthz") for name, url in targets.items()}, args.probes)
                 scrape = compare({name: lambda i, u=url: get(u, "/metrics") for name, url in targets.items()}, args.probes)
 
-    print(f"deploy/nginx.conf in front of gunicorn (1 worker), {len(receipts)} receipts, {args.probes} probes")
+    print(f"deploy/nginx.conf in front of gunicorn (1 worker), {len(receipts)} receipts of {root}, "
+          f"{args.probes} probes")
+    nginx_version = subprocess.run([NGINX, "-v"], capture_output=True, text=True).stderr.strip()
+    print(conditions() + f", {nginx_version}")
     print("| request | median direct | median via nginx | ratio | p90 direct | p90 via nginx | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print(row("OCR of a receipt (multipart upload)", ocr["direct"], ocr["nginx"], 1000, "ms"))
