@@ -1,0 +1,474 @@
+"""Read PDF pages: from the text layer where it covers what is printed, else rendered for the engine.
+
+PDFium (pypdfium2) does the parsing and rendering. It is not thread-safe, so
+every call into it holds one process-wide lock. Forms are never initialised
+and the wheel is built without V8, so a document's JavaScript never runs.
+
+Every page is mapped to pixels at a resolution chosen for it (``PageScale``):
+a scan at its embedded image's own resolution, other pages so that their
+median font lands in the detector's best text height. Text-layer segments use
+the same pixel coordinates a rendering would, so both kinds of page give the
+same result fields. Pages read by the engine are rendered only when read, so a
+document holds one rendered page at a time.
+"""
+
+import ctypes
+import math
+import re
+import statistics
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from app.recognition.engine import DetectionSettings, Segment
+from app.web.errors import (
+    DeadlineExceededError,
+    EncryptedPdfError,
+    PayloadTooLargeError,
+    UnsupportedImageError,
+)
+
+# PDF readers look for the header anywhere in the first kilobyte; so do we.
+PDF_SIGNATURE = b"%PDF-"
+SIGNATURE_WINDOW = 1024
+POINTS_PER_INCH = 72.0
+# Pages without text or a scan to size them by are rendered at this resolution;
+# the engine's own size policy then looks closer at small print.
+DEFAULT_DPI = 200.0
+# No page is rendered finer than this (a 2-point footnote would ask for more).
+MAX_DPI = 600.0
+# A page is a scan when one image covers at least this share of it.
+SCAN_COVER = 0.6
+# The ink measured against the text layer is found on a rendering of about this many pixels.
+COVERAGE_PIXELS = 1_000_000
+# Grey-level step (morphological gradient) that counts as printed ink.
+INK_CONTRAST = 48
+# Text-layer characters are grown by this share of their height when matched with ink
+# (anti-aliasing, and glyphs that reach outside their font box).
+INK_MARGIN = 0.3
+# A text layer whose characters are mostly unmapped (no ToUnicode) is unreadable.
+MAX_UNMAPPED_SHARE = 0.1
+# Text-layer characters of one line further apart than this many text heights
+# start a new segment (a table cell, a column), as the detector's boxes do.
+SEGMENT_GAP = 1.0
+# Nested form objects deeper than this are not searched for images.
+MAX_FORM_DEPTH = 12
+# Compressed streams other than images (page content, forms, fonts) may inflate to
+# this much in all. PDFium inflates a stream up to 1 GiB and parses a page's
+# content before it can be interrupted, at about 12 MB a second: a 10 MB upload of
+# deflated no-ops would hold a worker for minutes and a gigabyte. Images are
+# bounded by their pixel count instead (decoded only to their declared size).
+MAX_INFLATED_CONTENT = 64 * 1024 * 1024
+# How far before "stream" its dictionary is looked for.
+STREAM_DICTIONARY_WINDOW = 4096
+
+_PDFIUM = threading.RLock()
+_STREAM_START = re.compile(rb"\bstream\r?\n")
+_OBJECT_START = re.compile(rb"\bobj\b")
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_FLATE = re.compile(rb"/(FlateDecode|Fl)\b")
+_VISIBLE_MODES = {
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL,
+    pdfium_c.FPDF_TEXTRENDERMODE_STROKE,
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE,
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL_CLIP,
+    pdfium_c.FPDF_TEXTRENDERMODE_STROKE_CLIP,
+    pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE_CLIP,
+}
+
+
+def is_pdf(data):
+    return PDF_SIGNATURE in data[:SIGNATURE_WINDOW]
+
+
+@dataclass
+class PdfSettings:
+    """What a request and the config decide about reading a PDF."""
+
+    max_pixels: int
+    max_pages: int
+    min_text_coverage: float  # OCR_PDF_TEXT_COVERAGE
+    force_ocr: bool = False
+    deadline: float = math.inf  # time.monotonic() by which rendering must stop
+
+
+@dataclass
+class Character:
+    text: str
+    box: tuple  # left, top, right, bottom in page pixels
+    font_size: float  # points
+
+
+class PdfPage:
+    """One page as read: its text-layer segments, or its pixels rendered on demand."""
+
+    def __init__(self, document, index, width, height, dpi, text_segments, deadline):
+        self._document = document
+        self._index = index
+        self._deadline = deadline
+        self.width = width
+        self.height = height
+        self.dpi = dpi
+        # Engine segments from the text layer; None when the page is read by the engine.
+        self.text_segments = text_segments
+
+    @property
+    def source(self):
+        return "ocr" if self.text_segments is None else "text_layer"
+
+    @property
+    def pixels(self):
+        """The page rendered at ``dpi`` as BGR; rendered on each access, so read it once."""
+        with _PDFIUM:
+            page = self._document[self._index]
+            try:
+                return _render(page, self.width, self.height, self._deadline)
+            finally:
+                page.close()
+
+
+class LoadedPdf:
+    """The pages of a PDF to read, and the document they render from; close it when done."""
+
+    format = "PDF"
+
+    def __init__(self, document, pages, frame_count):
+        self._document = document
+        self.pages = pages
+        self.frame_count = frame_count  # pages in the file, before the page limit
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        with _PDFIUM:
+            self._document.close()
+
+
+def load_pdf(data, settings):
+    """Open ``data`` and decide how each of its first ``max_pages`` pages is read."""
+    _check_inflated_content(data)
+    with _PDFIUM:
+        document = _open(data)
+        try:
+            frame_count = len(document)
+            pages = [_read_page(document, index, settings) for index in range(min(frame_count, settings.max_pages))]
+        except BaseException:
+            document.close()
+            raise
+    return LoadedPdf(document, pages, frame_count)
+
+
+def _open(data):
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if error.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise EncryptedPdfError(
+                "The PDF is encrypted and needs a password to open; send it without the password protection."
+            ) from None
+        if error.err_code == pdfium_c.FPDF_ERR_SUCCESS:
+            raise UnsupportedImageError("The PDF has no pages.") from None
+        raise UnsupportedImageError(
+            "The PDF could not be read (its structure is damaged or it is cut off); send the complete file."
+        ) from None
+
+
+def _check_inflated_content(data):
+    """Refuse a document whose deflated streams, images aside, inflate past MAX_INFLATED_CONTENT.
+
+    Streams are found in the file as written (a stream is never inside another
+    object), each with the dictionary that precedes it.
+    """
+    budget = MAX_INFLATED_CONTENT
+    for match in _STREAM_START.finditer(data):
+        window = data[max(0, match.start() - STREAM_DICTIONARY_WINDOW):match.start()]
+        objects = list(_OBJECT_START.finditer(window))
+        dictionary = window[objects[-1].end():] if objects else window
+        if _IMAGE.search(dictionary) or not _FLATE.search(dictionary):
+            continue
+        budget -= _inflated_size(data, match.end(), budget + 1)
+        if budget < 0:
+            raise PayloadTooLargeError(
+                f"The PDF's compressed page content inflates to more than {MAX_INFLATED_CONTENT // (1024 * 1024)} "
+                "MB; send a simpler document."
+            )
+
+
+def _inflated_size(data, start, limit):
+    """Bytes the zlib stream at ``start`` inflates to, counted up to ``limit``; 0 if it is not zlib."""
+    inflater = zlib.decompressobj()
+    size, position = 0, start
+    try:
+        while size < limit and not inflater.eof and position < len(data):
+            chunk = data[position:position + 65536]
+            position += len(chunk)
+            size += len(inflater.decompress(chunk, limit - size))
+            while inflater.unconsumed_tail and size < limit:
+                size += len(inflater.decompress(inflater.unconsumed_tail, limit - size))
+    except zlib.error:
+        pass  # PDFium reads what it can of a damaged stream; what inflated so far counts
+    return size
+
+
+def _read_page(document, index, settings):
+    page = document[index]
+    try:
+        images = _images(page, settings, index)
+        textpage = page.get_textpage()
+        try:
+            width_pt, height_pt = page.get_size()
+            if width_pt <= 0 or height_pt <= 0:
+                raise UnsupportedImageError(f"Page {index + 1} of the PDF has no area.")
+            to_pixels = _PageMapping(page, width_pt, height_pt)
+            characters, unmapped = _characters(textpage, to_pixels)
+            scale = _scale(width_pt, height_pt, images, characters, settings.max_pixels)
+            width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
+            text_segments = None
+            if (
+                not settings.force_ocr
+                and characters
+                and unmapped <= MAX_UNMAPPED_SHARE * len(characters)
+                and _text_coverage(page, width_pt, height_pt, characters, settings.deadline) >= settings.min_text_coverage
+            ):
+                text_segments = _segments(characters, scale)
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    return PdfPage(document, index, width, height, round(scale * POINTS_PER_INCH, 1), text_segments, settings.deadline)
+
+
+# Resolution -----------------------------------------------------------------
+
+
+@dataclass
+class _Image:
+    pixels: int  # width x height of the image's own data
+    area: float  # square points it covers on the page
+    dpi: float
+
+
+def _images(page, settings, index):
+    """Images on the page, looked into nested forms; refuses one larger than the pixel limit."""
+    found = []
+
+    def visit(count, get, depth):
+        for position in range(count):
+            obj = get(position)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < MAX_FORM_DEPTH:
+                visit(pdfium_c.FPDFFormObj_CountObjects(obj),
+                      lambda k, form=obj: pdfium_c.FPDFFormObj_GetObject(form, k), depth + 1)
+            elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                found.append(_image(obj, settings.max_pixels, index))
+            if time.monotonic() > settings.deadline:
+                raise _past_deadline()
+
+    visit(pdfium_c.FPDFPage_CountObjects(page), lambda k: pdfium_c.FPDFPage_GetObject(page, k), 0)
+    return found
+
+
+def _image(obj, max_pixels, index):
+    width, height = ctypes.c_uint(), ctypes.c_uint()
+    if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, width, height):
+        return _Image(0, 0.0, 0.0)
+    pixels = width.value * height.value
+    if pixels > max_pixels:
+        raise PayloadTooLargeError(
+            f"Page {index + 1} of the PDF holds an image of {width.value}x{height.value} pixels, over the "
+            f"limit of {max_pixels} pixels; send a smaller document."
+        )
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
+    area = max(0.0, right.value - left.value) * max(0.0, top.value - bottom.value)
+    dpi = POINTS_PER_INCH * math.sqrt(pixels / area) if area > 0 and pixels else 0.0
+    return _Image(pixels, area, dpi)
+
+
+def _scale(width_pt, height_pt, images, characters, max_pixels):
+    """Pixels per point: a scan at its own resolution, other pages sized by their text, under the limit."""
+    page_area = width_pt * height_pt
+    scans = [image for image in images if image.dpi and image.area >= SCAN_COVER * page_area]
+    if scans:
+        dpi = max(scans, key=lambda image: image.area).dpi
+    elif characters:
+        # The detector measures a line by its box, about one font size tall.
+        font_size = statistics.median(c.font_size for c in characters)
+        dpi = min(MAX_DPI, DetectionSettings().target_text_height / font_size * POINTS_PER_INCH)
+    else:
+        dpi = DEFAULT_DPI
+    scale = dpi / POINTS_PER_INCH
+    return min(scale, math.sqrt(max_pixels / page_area))
+
+
+# Text layer -----------------------------------------------------------------
+
+
+class _PageMapping:
+    """From PDF page points to pixels of the page rendered at one point per pixel.
+
+    PDFium maps the crop box and the page's rotation; three mapped points give the affine map.
+    """
+
+    # Mapped on a large virtual canvas, so PDFium's integer results are precise.
+    _CANVAS = 64
+
+    def __init__(self, page, width_pt, height_pt):
+        size_x, size_y = round(width_pt * self._CANVAS), round(height_pt * self._CANVAS)
+        corners = []
+        for x, y in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)):
+            device_x, device_y = ctypes.c_int(), ctypes.c_int()
+            pdfium_c.FPDF_PageToDevice(page, 0, 0, size_x, size_y, 0, x * 1000, y * 1000, device_x, device_y)
+            corners.append((device_x.value / self._CANVAS, device_y.value / self._CANVAS))
+        origin = np.array(corners[0])
+        self._matrix = np.array([np.subtract(corners[1], origin), np.subtract(corners[2], origin)]) / 1000
+        self._origin = origin
+
+    def box(self, left, bottom, right, top):
+        """The axis-aligned box, in points of the upright page, of a box in PDF coordinates."""
+        points = np.array([(left, bottom), (right, top)]) @ self._matrix + self._origin
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+def _characters(textpage, to_pixels):
+    """The page's visible characters in text order, boxes in upright points; and how many lack Unicode.
+
+    Line breaks PDFium generates come through as "\\n" with an empty box.
+    """
+    characters, unmapped, modes = [], 0, {}
+    count = pdfium_c.FPDFText_CountChars(textpage)
+    rect = pdfium_c.FS_RECTF()
+    pending_high = None
+    for index in range(max(0, count)):
+        code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+        if code in (0x0A, 0x0D):
+            characters.append(Character("\n", None, 0.0))
+            continue
+        if 0xD800 <= code < 0xDC00:
+            pending_high = code
+            continue
+        if 0xDC00 <= code < 0xE000 and pending_high is not None:
+            code = 0x10000 + ((pending_high - 0xD800) << 10) + (code - 0xDC00)
+        pending_high = None
+        obj = pdfium_c.FPDFText_GetTextObject(textpage, index)
+        address = ctypes.cast(obj, ctypes.c_void_p).value
+        if address not in modes:
+            modes[address] = bool(obj) and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _VISIBLE_MODES
+        if not modes[address] and not pdfium_c.FPDFText_IsGenerated(textpage, index):
+            continue
+        if not pdfium_c.FPDFText_GetLooseCharBox(textpage, index, rect):
+            continue
+        text = chr(code) if code < 0x110000 else "\ufffd"
+        if pdfium_c.FPDFText_HasUnicodeMapError(textpage, index) == 1 or not text.isprintable():
+            unmapped += 1
+            continue
+        box = to_pixels.box(rect.left, rect.bottom, rect.right, rect.top)
+        characters.append(Character(text, box, pdfium_c.FPDFText_GetFontSize(textpage, index)))
+    # Generated spaces and line breaks only separate words: a page of only those has no text.
+    printed = [c for c in characters if c.box and not c.text.isspace()]
+    return (characters if printed else []), unmapped
+
+
+def _segments(characters, scale):
+    """Engine segments from the characters: runs on one line, split where the gap is wide."""
+    segments, run = [], []
+
+    def close_run():
+        text = "".join(c.text for c in run).strip()
+        if text:
+            boxes = np.array([c.box for c in run if not c.text.isspace()]) * scale
+            left, top = boxes[:, 0].min(), boxes[:, 1].min()
+            right, bottom = boxes[:, 2].max(), boxes[:, 3].max()
+            polygon = np.array([(left, top), (right, top), (right, bottom), (left, bottom)])
+            segments.append(Segment(" ".join(text.split()), 1.0, polygon))
+        run.clear()
+
+    for character in characters:
+        if character.box is None:
+            close_run()
+            continue
+        if character.text.isspace():
+            if run:
+                run.append(character)
+            continue
+        if run and not _continues(run, character):
+            close_run()
+        run.append(character)
+    close_run()
+    return segments
+
+
+def _continues(run, character):
+    """Whether ``character`` follows the run on its line, without a gap wide enough to split it."""
+    printed = [c for c in run if not c.text.isspace()]
+    last = printed[-1]
+    height = max(last.box[3] - last.box[1], character.box[3] - character.box[1], 1e-6)
+    middle = (last.box[1] + last.box[3]) / 2
+    if abs((character.box[1] + character.box[3]) / 2 - middle) > height / 2:
+        return False
+    gap = character.box[0] - last.box[2]
+    return -height / 2 <= gap <= SEGMENT_GAP * height
+
+
+def _text_coverage(page, width_pt, height_pt, characters, deadline):
+    """The share of the page's printed ink that lies in its text layer's characters.
+
+    Ink is where the grey level steps (a morphological gradient), so a filled
+    area counts by its outline and a photo by its detail; a scan with an empty
+    or partial text layer covers little of it.
+    """
+    scale = min(1.0, math.sqrt(COVERAGE_PIXELS / (width_pt * height_pt)))
+    width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
+    grey = cv2.cvtColor(_render(page, width, height, deadline), cv2.COLOR_BGR2GRAY)
+    ink = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) >= INK_CONTRAST
+    total = int(np.count_nonzero(ink))
+    if not total:
+        return 1.0
+    text = np.zeros_like(ink)
+    for character in characters:
+        if character.box is None or character.text.isspace():
+            continue
+        left, top, right, bottom = (value * scale for value in character.box)
+        grow = INK_MARGIN * (bottom - top) + 1
+        text[max(0, int(top - grow)):int(bottom + grow) + 1, max(0, int(left - grow)):int(right + grow) + 1] = True
+    return np.count_nonzero(ink & text) / total
+
+
+# Rendering ------------------------------------------------------------------
+
+
+def _render(page, width, height, deadline):
+    """The page as width x height BGR pixels on white; stops at ``deadline`` between drawing steps."""
+    pixels = np.empty((height, width, 3), dtype=np.uint8)
+    buffer = (ctypes.c_ubyte * pixels.nbytes).from_buffer(pixels)
+    bitmap = pdfium_c.FPDFBitmap_CreateEx(width, height, pdfium_c.FPDFBitmap_BGR, buffer, width * 3)
+    if not bitmap:
+        raise PayloadTooLargeError(f"A page of {width}x{height} pixels could not be rendered; send a smaller document.")
+    try:
+        pdfium_c.FPDFBitmap_FillRect(bitmap, 0, 0, width, height, 0xFFFFFFFF)
+        pause = pdfium_c.IFSDK_PAUSE(version=1)
+        # Pausing after every step lets the loop below check the deadline.
+        pause.NeedToPauseNow = type(pause.NeedToPauseNow)(lambda _: True)
+        status = pdfium_c.FPDF_RenderPageBitmap_Start(bitmap, page, 0, 0, width, height, 0, pdfium_c.FPDF_ANNOT, pause)
+        while status == pdfium_c.FPDF_RENDER_TOBECONTINUED:
+            if time.monotonic() > deadline:
+                raise _past_deadline()
+            status = pdfium_c.FPDF_RenderPage_Continue(page, pause)
+    finally:
+        pdfium_c.FPDF_RenderPage_Close(page)
+        pdfium_c.FPDFBitmap_Destroy(bitmap)
+    return pixels
+
+
+def _past_deadline():
+    return DeadlineExceededError(
+        "The PDF was not rendered within the request's time limit; send fewer or simpler pages."
+    )
