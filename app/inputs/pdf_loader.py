@@ -108,10 +108,12 @@ class Character:
 class PdfPage:
     """One page as read: its text-layer segments, or its pixels rendered on demand."""
 
-    def __init__(self, document, index, width, height, dpi, text_segments, deadline):
+    def __init__(self, document, index, width, height, dpi, text_segments, deadline, scan_object=None):
         self._document = document
         self._index = index
         self._deadline = deadline
+        # Index of the page's one image when the page is nothing but that scan, at its own size.
+        self._scan_object = scan_object
         self.width = width
         self.height = height
         self.dpi = dpi
@@ -124,10 +126,19 @@ class PdfPage:
 
     @property
     def pixels(self):
-        """The page rendered at ``dpi`` as BGR; rendered on each access, so read it once."""
+        """The page rendered at ``dpi`` as BGR; rendered on each access, so read it once.
+
+        A page that is only a scan gives the scan's own decoded pixels: rendering
+        resamples even at the same size, and that alone moved the engine's reading
+        of a receipt by 2.7% CER.
+        """
         with _PDFIUM:
             page = self._document[self._index]
             try:
+                if self._scan_object is not None:
+                    pixels = _image_pixels(pdfium_c.FPDFPage_GetObject(page, self._scan_object))
+                    if pixels is not None and pixels.shape[:2] == (self.height, self.width):
+                        return pixels
                 return _render(page, self.width, self.height, self._deadline)
             finally:
                 page.close()
@@ -231,9 +242,10 @@ def _read_page(document, index, settings):
             scale = _scale(width_pt, height_pt, images, characters, settings.max_pixels)
             width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
             text_segments = None
+            # A page with nothing printed on it is read as its (empty) text layer: the
+            # engine would search a blank rendering at ever finer scales for nothing.
             if (
                 not settings.force_ocr
-                and characters
                 and unmapped <= MAX_UNMAPPED_SHARE * len(characters)
                 and _text_coverage(page, width_pt, height_pt, characters, settings.deadline) >= settings.min_text_coverage
             ):
@@ -242,7 +254,10 @@ def _read_page(document, index, settings):
             textpage.close()
     finally:
         page.close()
-    return PdfPage(document, index, width, height, round(scale * POINTS_PER_INCH, 1), text_segments, settings.deadline)
+    return PdfPage(
+        document, index, width, height, round(scale * POINTS_PER_INCH, 1), text_segments, settings.deadline,
+        _sole_scan(images, width_pt, height_pt),
+    )
 
 
 # Resolution -----------------------------------------------------------------
@@ -253,13 +268,28 @@ class _Image:
     pixels: int  # width x height of the image's own data
     area: float  # square points it covers on the page
     dpi: float
+    bounds: tuple = (0.0, 0.0, 0.0, 0.0)  # left, bottom, right, top in points
+    position: int | None = None  # index among the page's objects; None inside a form
+    upright: bool = False  # drawn unturned and unflipped (a plain scale and shift)
+    alone: bool = False  # nothing else visible on the page
+
+
+def _sole_scan(images, width_pt, height_pt):
+    """The object index of the page's one image if the page is just that scan, upright and edge to edge."""
+    if len(images) != 1:
+        return None
+    image = images[0]
+    left, bottom, right, top = image.bounds
+    fills_page = max(abs(left), abs(bottom), abs(right - width_pt), abs(top - height_pt)) <= 1.0
+    return image.position if image.alone and image.upright and fills_page else None
 
 
 def _images(page, settings, index):
     """Images on the page, looked into nested forms; refuses one larger than the pixel limit."""
-    found = []
+    found, visible = [], 0
 
     def visit(count, get, depth):
+        nonlocal visible
         for position in range(count):
             obj = get(position)
             kind = pdfium_c.FPDFPageObj_GetType(obj)
@@ -267,15 +297,19 @@ def _images(page, settings, index):
                 visit(pdfium_c.FPDFFormObj_CountObjects(obj),
                       lambda k, form=obj: pdfium_c.FPDFFormObj_GetObject(form, k), depth + 1)
             elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
-                found.append(_image(obj, settings.max_pixels, index))
+                found.append(_image(obj, settings.max_pixels, index, position if depth == 0 else None))
+            if kind != pdfium_c.FPDF_PAGEOBJ_TEXT or pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _VISIBLE_MODES:
+                visible += 1
             if time.monotonic() > settings.deadline:
                 raise _past_deadline()
 
     visit(pdfium_c.FPDFPage_CountObjects(page), lambda k: pdfium_c.FPDFPage_GetObject(page, k), 0)
+    if visible == 1 and len(found) == 1 and pdfium_c.FPDFPage_GetRotation(page) == 0:
+        found[0].alone = True
     return found
 
 
-def _image(obj, max_pixels, index):
+def _image(obj, max_pixels, index, position):
     width, height = ctypes.c_uint(), ctypes.c_uint()
     if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, width, height):
         return _Image(0, 0.0, 0.0)
@@ -289,7 +323,10 @@ def _image(obj, max_pixels, index):
     pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
     area = max(0.0, right.value - left.value) * max(0.0, top.value - bottom.value)
     dpi = POINTS_PER_INCH * math.sqrt(pixels / area) if area > 0 and pixels else 0.0
-    return _Image(pixels, area, dpi)
+    matrix = pdfium_c.FS_MATRIX()
+    upright = bool(pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)) and matrix.b == matrix.c == 0 and matrix.a > 0 and matrix.d > 0
+    bounds = (left.value, bottom.value, right.value, top.value)
+    return _Image(pixels, area, dpi, bounds, position, upright)
 
 
 def _scale(width_pt, height_pt, images, characters, max_pixels):
@@ -431,7 +468,7 @@ def _text_coverage(page, width_pt, height_pt, characters, deadline):
     ink = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) >= INK_CONTRAST
     total = int(np.count_nonzero(ink))
     if not total:
-        return 1.0
+        return 1.0  # nothing printed, so nothing the text layer misses
     text = np.zeros_like(ink)
     for character in characters:
         if character.box is None or character.text.isspace():
@@ -466,6 +503,28 @@ def _render(page, width, height, deadline):
         pdfium_c.FPDF_RenderPage_Close(page)
         pdfium_c.FPDFBitmap_Destroy(bitmap)
     return pixels
+
+
+def _image_pixels(obj):
+    """An image object's own decoded pixels as BGR, or None when PDFium cannot give them."""
+    bitmap = pdfium_c.FPDFImageObj_GetBitmap(obj)
+    if not bitmap:
+        return None
+    try:
+        channels = {pdfium_c.FPDFBitmap_Gray: 1, pdfium_c.FPDFBitmap_BGR: 3,
+                    pdfium_c.FPDFBitmap_BGRx: 4, pdfium_c.FPDFBitmap_BGRA: 4}.get(pdfium_c.FPDFBitmap_GetFormat(bitmap))
+        if channels is None:
+            return None
+        width, height = pdfium_c.FPDFBitmap_GetWidth(bitmap), pdfium_c.FPDFBitmap_GetHeight(bitmap)
+        stride = pdfium_c.FPDFBitmap_GetStride(bitmap)
+        address = ctypes.cast(pdfium_c.FPDFBitmap_GetBuffer(bitmap), ctypes.c_void_p).value
+        rows = np.ctypeslib.as_array((ctypes.c_ubyte * (stride * height)).from_address(address)).reshape(height, stride)
+        pixels = rows[:, :width * channels].reshape(height, width, channels)
+        conversion = {1: cv2.COLOR_GRAY2BGR, 4: cv2.COLOR_BGRA2BGR}.get(channels)
+        # A copy either way: the bitmap's memory is PDFium's and is freed below.
+        return cv2.cvtColor(pixels, conversion) if conversion else pixels.copy()
+    finally:
+        pdfium_c.FPDFBitmap_Destroy(bitmap)
 
 
 def _past_deadline():
