@@ -36,9 +36,11 @@ class PdfWriter:
         self._cjk_font = None
         self._page = None
 
-    def page(self, width=LETTER[0], height=LETTER[1]):
+    def page(self, width=LETTER[0], height=LETTER[1], rotation=0):
+        """Start a page; ``rotation`` (the page's /Rotate) turns it clockwise when shown."""
         self._finish_page()
         self._page = self.document.new_page(width, height)
+        self._page.set_rotation(rotation)
         return self
 
     def text(self, x, y, text, size=12.0, font="Helvetica", invisible=False):

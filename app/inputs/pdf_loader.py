@@ -101,7 +101,9 @@ class PdfSettings:
 @dataclass
 class Character:
     text: str
-    box: tuple  # left, top, right, bottom in page pixels
+    # left, top, right, bottom in PDF points with y pointing down: the text's own
+    # frame, where its lines run left to right whatever the page's /Rotate.
+    box: tuple | None
     font_size: float  # points
 
 
@@ -133,7 +135,7 @@ class PdfPage:
         of a receipt by 2.7% CER.
         """
         with _PDFIUM:
-            page = self._document[self._index]
+            page = _load_page(self._document, self._index)
             try:
                 if self._scan_object is not None:
                     pixels = _image_pixels(pdfium_c.FPDFPage_GetObject(page, self._scan_object))
@@ -170,6 +172,11 @@ def load_pdf(data, settings):
         try:
             frame_count = len(document)
             pages = [_read_page(document, index, settings) for index in range(min(frame_count, settings.max_pages))]
+        except pdfium.PdfiumError:
+            document.close()
+            raise UnsupportedImageError(
+                "The PDF's pages could not be read (their structure is damaged); send the complete file."
+            ) from None
         except BaseException:
             document.close()
             raise
@@ -228,8 +235,17 @@ def _inflated_size(data, start, limit):
     return size
 
 
+def _load_page(document, index):
+    try:
+        return document[index]
+    except pdfium.PdfiumError:
+        raise UnsupportedImageError(
+            f"Page {index + 1} of the PDF could not be read (its page object is damaged); send the complete file."
+        ) from None
+
+
 def _read_page(document, index, settings):
-    page = document[index]
+    page = _load_page(document, index)
     try:
         images = _images(page, settings, index)
         textpage = page.get_textpage()
@@ -237,8 +253,8 @@ def _read_page(document, index, settings):
             width_pt, height_pt = page.get_size()
             if width_pt <= 0 or height_pt <= 0:
                 raise UnsupportedImageError(f"Page {index + 1} of the PDF has no area.")
-            to_pixels = _PageMapping(page, width_pt, height_pt)
-            characters, unmapped = _characters(textpage, to_pixels)
+            to_upright = _PageMapping(page, width_pt, height_pt)
+            characters, unmapped = _characters(textpage)
             scale = _scale(width_pt, height_pt, images, characters, settings.max_pixels)
             width, height = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
             text_segments = None
@@ -247,9 +263,10 @@ def _read_page(document, index, settings):
             if (
                 not settings.force_ocr
                 and unmapped <= MAX_UNMAPPED_SHARE * len(characters)
-                and _text_coverage(page, width_pt, height_pt, characters, settings.deadline) >= settings.min_text_coverage
+                and _text_coverage(page, width_pt, height_pt, characters, to_upright, settings.deadline)
+                >= settings.min_text_coverage
             ):
-                text_segments = _segments(characters, scale)
+                text_segments = _segments(characters, to_upright, scale)
         finally:
             textpage.close()
     finally:
@@ -349,7 +366,7 @@ def _scale(width_pt, height_pt, images, characters, max_pixels):
 
 
 class _PageMapping:
-    """From PDF page points to pixels of the page rendered at one point per pixel.
+    """From the text frame (PDF points, y down) to the page as shown, at one pixel per point.
 
     PDFium maps the crop box and the page's rotation; three mapped points give the affine map.
     """
@@ -368,15 +385,19 @@ class _PageMapping:
         self._matrix = np.array([np.subtract(corners[1], origin), np.subtract(corners[2], origin)]) / 1000
         self._origin = origin
 
-    def box(self, left, bottom, right, top):
-        """The axis-aligned box, in points of the upright page, of a box in PDF coordinates."""
-        points = np.array([(left, bottom), (right, top)]) @ self._matrix + self._origin
-        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-        return float(x0), float(y0), float(x1), float(y1)
+    def points(self, points):
+        """Points of the text frame as points of the page as shown, an N x 2 array."""
+        pdf_points = np.asarray(points, dtype=np.float64) * (1.0, -1.0)
+        return pdf_points @ self._matrix + self._origin
+
+    def corners(self, box):
+        """The four corners of a text-frame box on the page as shown, clockwise from the text's top-left."""
+        left, top, right, bottom = box
+        return self.points([(left, top), (right, top), (right, bottom), (left, bottom)])
 
 
-def _characters(textpage, to_pixels):
-    """The page's visible characters in text order, boxes in upright points; and how many lack Unicode.
+def _characters(textpage):
+    """The page's visible characters in text order, boxes in the text frame; and how many lack Unicode.
 
     Line breaks PDFium generates come through as "\\n" with an empty box.
     """
@@ -407,25 +428,23 @@ def _characters(textpage, to_pixels):
         if pdfium_c.FPDFText_HasUnicodeMapError(textpage, index) == 1 or not text.isprintable():
             unmapped += 1
             continue
-        box = to_pixels.box(rect.left, rect.bottom, rect.right, rect.top)
+        box = (rect.left, -rect.top, rect.right, -rect.bottom)
         characters.append(Character(text, box, pdfium_c.FPDFText_GetFontSize(textpage, index)))
     # Generated spaces and line breaks only separate words: a page of only those has no text.
     printed = [c for c in characters if c.box and not c.text.isspace()]
     return (characters if printed else []), unmapped
 
 
-def _segments(characters, scale):
+def _segments(characters, to_upright, scale):
     """Engine segments from the characters: runs on one line, split where the gap is wide."""
     segments, run = [], []
 
     def close_run():
         text = "".join(c.text for c in run).strip()
         if text:
-            boxes = np.array([c.box for c in run if not c.text.isspace()]) * scale
-            left, top = boxes[:, 0].min(), boxes[:, 1].min()
-            right, bottom = boxes[:, 2].max(), boxes[:, 3].max()
-            polygon = np.array([(left, top), (right, top), (right, bottom), (left, bottom)])
-            segments.append(Segment(" ".join(text.split()), 1.0, polygon))
+            boxes = np.array([c.box for c in run if not c.text.isspace()])
+            extent = (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0))
+            segments.append(Segment(" ".join(text.split()), 1.0, to_upright.corners(extent) * scale))
         run.clear()
 
     for character in characters:
@@ -455,7 +474,7 @@ def _continues(run, character):
     return -height / 2 <= gap <= SEGMENT_GAP * height
 
 
-def _text_coverage(page, width_pt, height_pt, characters, deadline):
+def _text_coverage(page, width_pt, height_pt, characters, to_upright, deadline):
     """The share of the page's printed ink that lies in its text layer's characters.
 
     Ink is where the grey level steps (a morphological gradient), so a filled
@@ -473,8 +492,9 @@ def _text_coverage(page, width_pt, height_pt, characters, deadline):
     for character in characters:
         if character.box is None or character.text.isspace():
             continue
-        left, top, right, bottom = (value * scale for value in character.box)
-        grow = INK_MARGIN * (bottom - top) + 1
+        corners = to_upright.corners(character.box) * scale
+        (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+        grow = INK_MARGIN * (character.box[3] - character.box[1]) * scale + 1
         text[max(0, int(top - grow)):int(bottom + grow) + 1, max(0, int(left - grow)):int(right + grow) + 1] = True
     return np.count_nonzero(ink & text) / total
 
