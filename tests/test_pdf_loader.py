@@ -32,7 +32,7 @@ def jpeg_of(image):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("dpi", [150, 300])
+@pytest.mark.parametrize("dpi", [150, 200, 300])
 def test_a_scan_is_rendered_at_its_own_resolution(dpi):
     size = pdf.receipt_size()
     writer = pdf.scanned_page(pdf.PdfWriter(), pdf.RECEIPT_JPEG.read_bytes(), size, dpi)
