@@ -9,7 +9,8 @@ EXTRAS ?= test
 
 .DEFAULT_GOAL := help
 # Debian packages that tests drive for real; one list, installed only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver nginx gettext-base tesseract-ocr tesseract-ocr-eng
+# fonts-wqy-microhei: the CJK font the PDF tests write Chinese text with (tests/pdf_documents.py).
+SYSTEM_PACKAGES := chromium chromium-driver nginx gettext-base tesseract-ocr tesseract-ocr-eng fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install system-deps models official-models run test test-fast clean

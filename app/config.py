@@ -36,8 +36,12 @@ class Config:
     MAX_IMAGE_BYTES = _env_int("OCR_MAX_IMAGE_BYTES", 10 * MIB)
     # Pixel limit checked from the image header, before any pixel is decoded.
     MAX_IMAGE_PIXELS = _env_int("OCR_MAX_IMAGE_PIXELS", 40_000_000)
-    # Pages read from a multi-page TIFF.
+    # Pages read from a multi-page TIFF or a PDF (the first ones; page_count reports them all).
     MAX_PAGES = _env_int("OCR_MAX_PAGES", 10)
+    # A PDF page is read from its text layer when the layer's characters cover at
+    # least this share of the ink printed on the page; below it (a scan with no
+    # or a partial text layer) the page is rendered and read by the engine.
+    PDF_TEXT_COVERAGE = _env_float("OCR_PDF_TEXT_COVERAGE", 0.8)
     # Segments scoring below this count as low confidence in the summary.
     LOW_SCORE_THRESHOLD = _env_float("OCR_LOW_SCORE_THRESHOLD", 0.8)
 

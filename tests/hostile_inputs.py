@@ -16,6 +16,8 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from tests import pdf_documents as pdf
+
 OCR = "/api/v1/image/ocr"
 BOUNDARY = "hostile-corpus-boundary"
 # Text drawn on the images that must be read despite an unusual mode.
@@ -183,11 +185,9 @@ def corpus():
         # Not images at all.
         Case("svg", *upload(b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><text>hi</text></svg>', "a.svg"),
              415, "UNSUPPORTED_IMAGE", "not a recognisable image"),
-        Case("pdf", *upload(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF", "a.pdf"),
-             415, "UNSUPPORTED_IMAGE", "not a recognisable image"),
         Case("html", *upload(b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>", "a.html"),
              415, "UNSUPPORTED_IMAGE", "not a recognisable image"),
-        Case("zip", *upload(zip_of("receipt.png", png), "a.zip"), 415, "UNSUPPORTED_IMAGE", "not a recognisable image"),
+        Case("zip", *upload(zip_of("receipt.png", png), "a.zip"), 415, "UNSUPPORTED_IMAGE", "zip archive"),
         Case("ppm, an image format not served", *upload(b"P6 4 4 255\n" + b"\x00" * 48), 415, "UNSUPPORTED_IMAGE", "not supported"),
         Case("plain text named .jpg", *upload(b"total: 12.50\n" * 20, "receipt.jpg"), 415, "UNSUPPORTED_IMAGE", ""),
         # Polyglots: what the content is decides, not what else is appended or embedded.
@@ -216,13 +216,14 @@ def corpus():
              415, "UNSUPPORTED_IMAGE", ""),
         Case("data uri of html", *multipart(part("image_base64", "data:text/html;base64,PGgxPmhpPC9oMT4=")),
              415, "UNSUPPORTED_IMAGE", "text/html"),
-        Case("data uri of pdf", *multipart(part("image_base64", "data:application/pdf;base64,JVBERi0xLjQ=")),
-             415, "UNSUPPORTED_IMAGE", "application/pdf"),
+        Case("data uri of a pdf header alone", *multipart(part("image_base64", "data:application/pdf;base64,JVBERi0xLjQ=")),
+             415, "UNSUPPORTED_IMAGE", "pdf could not be read"),
         Case("data uri not base64", *multipart(part("image_base64", "data:image/png,rawbytes")),
              400, "INVALID_BASE64", "base64"),
         Case("data uri with nothing after the comma", *multipart(part("image_base64", "data:image/png;base64,")),
              400, "INVALID_BASE64", "zero bytes"),
         Case("data uri of a png", *multipart(part("image_base64", "data:image/png;base64," + png_base64)), 200, None, reads=WORD),
+        *pdf_cases(),
         # Form fields: huge, duplicated, misplaced, or not a form at all.
         Case("huge image_name", *multipart(part("file", png, "a.png"), part("image_name", "n" * 300_000)),
              400, "FIELD_TOO_LONG", "image_name"),
@@ -254,6 +255,33 @@ def corpus():
              f"multipart/form-data; boundary={BOUNDARY}", 400, "MALFORMED_FORM", "completely"),
     ]
     return cases
+
+
+def pdf_cases():
+    """Hostile and broken PDFs: each read safely within the limits, or refused with a clear 4xx."""
+    invoice = pdf.one_page_pdf(pdf.text_content(WORD))
+    return [
+        Case("pdf without pages", *upload(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF", "a.pdf"),
+             415, "UNSUPPORTED_IMAGE", "pdf could not be read"),
+        Case("pdf cut in half", *upload(invoice[: len(invoice) // 2], "a.pdf"), 415, "UNSUPPORTED_IMAGE", "complete file"),
+        Case("pdf with a password", *upload(pdf.encrypted_pdf(), "a.pdf"), 422, "PDF_ENCRYPTED", "password"),
+        Case("pdf inside a zip", *upload(zip_of("invoice.pdf", invoice), "invoice.zip"), 415, "UNSUPPORTED_IMAGE",
+             "zip archive"),
+        Case("pdf with a broken xref", *upload(pdf.broken_xref_pdf()), 200, None, reads=WORD),
+        Case("pdf after 100 bytes of junk", *upload(b"\x00" * 100 + invoice), 200, None, reads=WORD),
+        Case("pdf of 5000 pages", *upload(pdf.many_pages_pdf(5000, WORD)), 200, None, reads=WORD),
+        Case("pdf page of 200x200 inches", *upload(pdf.one_page_pdf(pdf.text_content(WORD, size=400, y=7000),
+                                                                    media_box=b"[0 0 14400 14400]")), 200, None, reads=WORD),
+        Case("pdf with forms nested 30 deep", *upload(pdf.nested_forms_pdf(30)), 200, None),
+        Case("pdf with forms nested 300 deep", *upload(pdf.nested_forms_pdf(300)), 200, None),
+        Case("pdf form drawing itself", *upload(pdf.self_drawing_form_pdf()), 200, None),
+        Case("pdf content inflating to 200 MB", *upload(pdf.deflate_bomb_pdf(200)), 413, "IMAGE_TOO_LARGE", "inflates"),
+        Case("pdf image of 60000x60000 pixels", *upload(pdf.huge_image_pdf(60000, 60000)), 413, "IMAGE_TOO_LARGE", "pixels"),
+        Case("pdf with javascript", *upload(pdf.javascript_pdf()), 200, None, reads=WORD),
+        Case("pdf page without any content", *upload(pdf.one_page_pdf(b"")), 200, None),
+        Case("data uri of a pdf", *multipart(part("image_base64", "data:application/pdf;base64,"
+                                                  + base64.b64encode(invoice).decode())), 200, None, reads=WORD),
+    ]
 
 
 def _script_text():

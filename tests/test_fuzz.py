@@ -1,4 +1,4 @@
-"""Fuzz the form parser and the image loader (hypothesis, fixed budget): a clear 4xx, never a 500.
+"""Fuzz the form parser and the image and PDF loaders (hypothesis, fixed budget): a clear 4xx, never a 500.
 
 Runs derandomized, so CI explores the same examples every time; for a longer
 hunt set ``FUZZ_EXAMPLES`` (say 20000) and ``FUZZ_RANDOM=1`` for fresh examples.
@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.inputs.image_loader import LoadedImage, load_image
+from app.inputs.pdf_loader import PdfSettings, load_pdf
 from app.web.errors import ApiError
+from tests import pdf_documents as pdf
 from tests.hostile_inputs import BOUNDARY, OCR, encode, multipart, part, text_image
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 150))
@@ -31,14 +33,27 @@ SEEDS = [
     encode(SEED, "TIFF"),
     encode(SEED, "BMP"),
 ]
-FIELD_NAMES = ["file", "url", "image_base64", "image_name", "need_location", "return_markdown", "enable_cls", "x"]
-CLIENT_ERRORS = {400, 413, 415}
+# Small PDFs of each structure the loader meets: text, a scan, forms, many pages.
+PDF_SEEDS = [
+    pdf.one_page_pdf(pdf.text_content("INVOICE")),
+    pdf.scanned_page(pdf.PdfWriter(), encode(SEED, "JPEG"), SEED.size, 100).bytes(),
+    pdf.nested_forms_pdf(3),
+    pdf.many_pages_pdf(3),
+]
+FIELD_NAMES = [
+    "file", "url", "image_base64", "image_name", "need_location", "return_markdown", "enable_cls", "force_ocr", "x",
+]
+CLIENT_ERRORS = {400, 413, 415, 422}
+
+
+def mutated(seeds):
+    return st.builds(bytes, _mutations(seeds))
 
 
 @st.composite
-def mutated_images(draw):
-    """A valid small image with some bytes overwritten, some cut off, or some inserted."""
-    data = bytearray(draw(st.sampled_from(SEEDS)))
+def _mutations(draw, seeds):
+    """A valid small file with some bytes overwritten, some cut off, or some inserted."""
+    data = bytearray(draw(st.sampled_from(seeds)))
     for _ in range(draw(st.integers(0, 8))):
         position = draw(st.integers(0, len(data) - 1))
         data[position] = draw(st.integers(0, 255))
@@ -47,10 +62,10 @@ def mutated_images(draw):
     if draw(st.booleans()):
         position = draw(st.integers(0, len(data)))
         data[position:position] = draw(st.binary(max_size=64))
-    return bytes(data)
+    return data
 
 
-image_bytes = st.one_of(st.binary(max_size=512), mutated_images())
+image_bytes = st.one_of(st.binary(max_size=512), mutated(SEEDS), mutated(PDF_SEEDS))
 
 
 @FUZZ
@@ -62,6 +77,20 @@ def test_image_loader_only_ever_refuses_with_a_client_error(data):
         assert error.status in {413, 415}, error.message
     else:
         assert isinstance(loaded, LoadedImage) and loaded.pages[0].pixels.ndim == 3
+
+
+@FUZZ
+@given(data=mutated(PDF_SEEDS))
+def test_pdf_loader_only_ever_refuses_with_a_client_error(data):
+    try:
+        with load_pdf(data, PdfSettings(max_pixels=1_000_000, max_pages=3, min_text_coverage=0.8)) as document:
+            for page in document.pages:
+                if page.source == "ocr":
+                    assert page.pixels.shape == (page.height, page.width, 3)
+                else:
+                    assert all(segment.text for segment in page.text_segments)
+    except ApiError as error:
+        assert error.status in {413, 415, 422}, error.message
 
 
 # Text that can never be a fetchable url, so the fuzz stays off the network.

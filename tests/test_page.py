@@ -115,12 +115,13 @@ def test_form_posts_the_api_fields_as_multipart(page, app):
         ("need_location", "radio"),
         ("return_markdown", "checkbox"),
         ("enable_cls", "checkbox"),
+        ("force_ocr", "checkbox"),
     }
     need_location = [field for field in page.fields if field["name"] == "need_location"]
     assert {field["value"] for field in need_location} == {"true", "false"}
     assert [field["value"] for field in need_location if "checked" in field] == ["true"]
-    # Unticked boxes send nothing, which is the API's default (false) for these two.
-    for name in ("return_markdown", "enable_cls"):
+    # Unticked boxes send nothing, which is the API's default (false) for these three.
+    for name in ("return_markdown", "enable_cls", "force_ocr"):
         (box,) = [field for field in page.fields if field["name"] == name]
         assert "checked" not in box and box["value"] == "true"
 

@@ -74,6 +74,8 @@ def page_item(layout, recognition, page_number, page, first_segment):
         "width": page.width,
         "height": page.height,
         "orientation": recognition.orientation,
+        "source": page.source,
+        "dpi": page.dpi,
         "words_result_start": first_segment,
         "words_result_num": len(layout.segments),
         "location": enclosing_rectangle(layout.segments, page),

@@ -94,9 +94,26 @@ class BlockSchema(Schema):
 
 class PageSchema(Schema):
     page = fields.Integer(required=True, **_doc("Index of the page, from 0."))
-    width = fields.Integer(required=True, **_doc("Width of the page as recognised, pixels."))
-    height = fields.Integer(required=True, **_doc("Height of the page as recognised, pixels."))
+    width = fields.Integer(required=True, **_doc("Width of the page as recognised (a PDF page: as rendered at dpi), pixels."))
+    height = fields.Integer(required=True, **_doc("Height of the page as recognised (a PDF page: as rendered at dpi), pixels."))
     orientation = fields.Integer(required=True, **_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
+    source = fields.String(
+        required=True,
+        metadata={
+            "description": "How the page was read: text_layer (a PDF page's own text, exact, score 1) or ocr "
+            "(recognised by the engine: every image, and PDF pages whose text layer does not cover what is printed).",
+            "enum": ["text_layer", "ocr"],
+        },
+    )
+    dpi = fields.Float(
+        required=True,
+        allow_none=True,
+        **_doc(
+            "PDF pages: the resolution, in dots per inch, of the pixel grid the page's coordinates refer to "
+            "(a scan's own resolution, or one that puts the text in the detector's best size range); "
+            "null for images."
+        ),
+    )
     words_result_start = fields.Integer(required=True, **_doc("Index in words_result of the page's first segment."))
     words_result_num = fields.Integer(
         required=True, **_doc("Number of the page's segments: words_result_start up to, not including, start + num.")
@@ -121,18 +138,23 @@ class SummarySchema(Schema):
 
 
 class ImageInfoSchema(Schema):
-    width = fields.Integer(required=True, **_doc("Width of the image as recognised (after EXIF orientation)."))
-    height = fields.Integer(required=True, **_doc("Height of the image as recognised."))
-    format = fields.String(required=True, **_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP or TIFF."))
+    width = fields.Integer(required=True, **_doc("Width of the (first) page as recognised (after EXIF orientation)."))
+    height = fields.Integer(required=True, **_doc("Height of the (first) page as recognised."))
+    format = fields.String(
+        required=True, **_doc("Format detected from the content: JPEG, PNG, BMP, GIF, WEBP, TIFF or PDF.")
+    )
     name = fields.String(required=True, allow_none=True, **_doc("image_name, or the uploaded file's name."))
     orientation = fields.Integer(required=True, **_doc("Page rotation applied before recognition: 0, 90, 180 or 270."))
     page_count = fields.Integer(
-        required=True, **_doc("Pages (TIFF) or frames in the file; only the first OCR_MAX_PAGES TIFF pages are read.")
+        required=True,
+        **_doc("Pages (TIFF, PDF) or frames in the file; only the first OCR_MAX_PAGES TIFF or PDF pages are read."),
     )
 
 
 class TimingSchema(Schema):
-    decode_ms = fields.Float(required=True, **_doc("Fetching and decoding the image."))
+    decode_ms = fields.Float(
+        required=True, **_doc("Fetching and decoding the image; for a PDF, reading its text layers and rendering pages.")
+    )
     detection_ms = fields.Float(required=True, **_doc("Text detection."))
     recognition_ms = fields.Float(required=True, **_doc("Text recognition."))
     layout_ms = fields.Float(required=True, **_doc("Lines, blocks, Markdown and the rest of the result."))
@@ -163,17 +185,29 @@ class OcrResultSchema(Schema):
 class OcrFormSchema(Schema):
     """The form of POST /api/v1/image/ocr, for the OpenAPI document; request_form.py parses it."""
 
-    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "An uploaded image."})
+    file = fields.Raw(
+        metadata={"type": "string", "format": "binary", "description": "An uploaded image or PDF (known by its content)."}
+    )
     url = fields.String(
         metadata={"format": "uri", "description": "An http:// or https:// address the service downloads."}
     )
     image_base64 = fields.String(
-        **_doc("Plain Base64 or a data:image/...;base64, URI; whitespace and line breaks are ignored.")
+        **_doc(
+            "Plain Base64, or a data:image/...;base64, or data:application/pdf;base64, URI; "
+            "whitespace and line breaks are ignored."
+        )
     )
     image_name = fields.String(**_doc("Name echoed in image.name; its extension is only a hint."))
     need_location = fields.String(**_flag("Add boxes to every segment.", "need_location"))
     return_markdown = fields.String(**_flag("Add a Markdown rendering.", "return_markdown"))
     enable_cls = fields.String(**_flag("Correct rotated or upside-down photos first.", "enable_cls"))
+    force_ocr = fields.String(
+        **_flag(
+            "Read every PDF page with the OCR engine, even where its text layer covers the page "
+            "(by default such pages are read from the text layer).",
+            "force_ocr",
+        )
+    )
 
 
 class HealthSchema(Schema):

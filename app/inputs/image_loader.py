@@ -28,6 +28,11 @@ class Page:
     """One page as recognised: BGR pixels after EXIF orientation."""
 
     pixels: np.ndarray  # height x width x 3, uint8, BGR
+    # What a PDF page has besides (app/inputs/pdf_loader.py): an image is read by the
+    # engine and has no rendering resolution.
+    source = "ocr"
+    dpi = None
+    text_segments = None
 
     @property
     def width(self):
@@ -63,7 +68,7 @@ def load_image(data, max_pixels, max_pages=1):
         ) from None
     except UnidentifiedImageError:
         raise UnsupportedImageError(
-            "The data is not a recognisable image; send JPEG, PNG, BMP, GIF, WebP or TIFF."
+            "The data is not a recognisable image or PDF; send JPEG, PNG, BMP, GIF, WebP, TIFF or PDF."
         ) from None
     except (OSError, ValueError, SyntaxError) as error:
         raise UnsupportedImageError(f"The image header could not be read: {error}.") from None
@@ -71,7 +76,7 @@ def load_image(data, max_pixels, max_pages=1):
         fmt = "JPEG" if image.format == "MPO" else image.format
         if image.format not in SUPPORTED_FORMATS:
             raise UnsupportedImageError(
-                f"{image.format} images are not supported; send JPEG, PNG, BMP, GIF, WebP or TIFF."
+                f"{image.format} images are not supported; send JPEG, PNG, BMP, GIF, WebP, TIFF or PDF."
             )
         _check_pixels(image, max_pixels)
         try:

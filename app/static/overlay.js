@@ -10,6 +10,7 @@ const STROKE = "rgba(0, 102, 255, 0.9)";
 const LOW_STROKE = "rgba(214, 69, 0, 0.95)";
 const ACTIVE_STROKE = "rgba(190, 120, 0, 1)";
 const ACTIVE_FILL = "rgba(255, 200, 0, 0.35)";
+const LABEL_FILL = "rgba(20, 20, 20, 0.85)";
 
 export class BoxOverlay {
   /**
@@ -22,17 +23,22 @@ export class BoxOverlay {
     this.boxes = [];
     this.frame = { width: 1, height: 1 };
     this.active = null;
+    this.labels = false;
     canvas.addEventListener("mousemove", (event) => onPoint(this.indexAt(event)));
     canvas.addEventListener("mouseleave", () => onPoint(null));
     canvas.addEventListener("click", (event) => onPick(this.indexAt(event)));
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
-  /** Show ``boxes`` ({index, points, low}) given in a ``width`` x ``height`` image. */
-  show(boxes, width, height) {
+  /**
+   * Show ``boxes`` ({index, points, low, words}) given in a ``width`` x ``height`` image;
+   * with ``labels`` each box also shows its words, for a page with no picture behind it.
+   */
+  show(boxes, width, height, { labels = false } = {}) {
     this.boxes = boxes;
     this.frame = { width, height };
     this.active = null;
+    this.labels = labels;
     this.draw();
   }
 
@@ -56,6 +62,9 @@ export class BoxOverlay {
       if (box.index === this.active) {
         activeBox = box;
         continue;
+      }
+      if (this.labels) {
+        writeWords(context, box, scaleX, scaleY);
       }
       tracePolygon(context, box.points, scaleX, scaleY);
       context.setLineDash(box.low ? [4 * ratio, 3 * ratio] : []);
@@ -97,6 +106,24 @@ export class BoxOverlay {
     }
     return found;
   }
+}
+
+/** The box's words along its top edge, as tall as the box (it may be turned with its page). */
+function writeWords(context, box, scaleX, scaleY) {
+  const [topLeft, topRight, , bottomLeft] = box.points.map(({ x, y }) => ({ x: x * scaleX, y: y * scaleY }));
+  const width = Math.hypot(topRight.x - topLeft.x, topRight.y - topLeft.y);
+  const height = Math.hypot(bottomLeft.x - topLeft.x, bottomLeft.y - topLeft.y);
+  if (!box.words || width < 1 || height < 1) {
+    return;
+  }
+  context.save();
+  context.translate(topLeft.x, topLeft.y);
+  context.rotate(Math.atan2(topRight.y - topLeft.y, topRight.x - topLeft.x));
+  context.font = `${Math.max(1, height * 0.8)}px sans-serif`;
+  context.textBaseline = "middle";
+  context.fillStyle = LABEL_FILL;
+  context.fillText(box.words, 0, height / 2, width);
+  context.restore();
 }
 
 function tracePolygon(context, points, scaleX, scaleY) {

@@ -1,6 +1,7 @@
 /**
- * The try-it page: post the form to the OCR endpoint, then show the image with
- * every segment's box, the segment list, the texts and the timing.
+ * The try-it page: post the form to the OCR endpoint, then show the image (or
+ * each page of a PDF) with every segment's box, the segment list, the texts and
+ * the timing.
  *
  * Without JavaScript the form posts straight to the API and the browser shows
  * its JSON; this script only adds to that: drop and paste, one source at a
@@ -21,13 +22,20 @@ const sourceInputs = { file: $("file-input"), url: $("url-input"), image_base64:
 let pinned = null; // the segment chosen by a click, kept while the pointer wanders
 let imageUrl = null; // the object URL of the uploaded file, revoked when replaced
 
-const overlay = new BoxOverlay($("overlay"), {
-  onPoint: (index) => highlight(index ?? pinned),
-  onPick: (index) => pin(index),
-  onDraw: (count) => {
-    result.dataset.boxesDrawn = count;
-  },
-});
+// One overlay per page shown: the first page's lies over the picture, the others over blank paper.
+const drawnPerPage = [0];
+const overlays = [boxOverlay($("overlay"), 0)];
+
+function boxOverlay(canvas, page) {
+  return new BoxOverlay(canvas, {
+    onPoint: (index) => highlight(index ?? pinned),
+    onPick: (index) => pin(index),
+    onDraw: (count) => {
+      drawnPerPage[page] = count;
+      result.dataset.boxesDrawn = drawnPerPage.reduce((sum, drawn) => sum + drawn, 0);
+    },
+  });
+}
 
 useCheckboxForNeedLocation();
 keepOneSource();
@@ -139,7 +147,7 @@ async function recognise() {
   const body = formBody();
   setState("loading", "Recognising…");
   result.dataset.wordsResultNum = "";
-  overlay.show([], 1, 1);
+  showPages([], {});
   $("submit-button").disabled = true;
   image.src = displayedSource();
   const started = performance.now();
@@ -192,12 +200,55 @@ async function showResult(answer, roundTripMs) {
   renderSegments(segments);
   renderTiming(answer.timing || {}, roundTripMs);
   renderTexts(answer);
-  const shown = await imageLoaded();
+  // A PDF is never shown as a picture: its pages are drawn as their boxes and words.
+  const shown = answer.image.format !== "PDF" && (await imageLoaded());
   image.hidden = !shown;
-  // Without the picture (a url the browser cannot reach) the boxes still show, on blank paper.
-  $("stage").style.aspectRatio = shown ? "" : `${answer.image.width} / ${answer.image.height}`;
   setState("done", summaryOf(answer));
-  overlay.show(boxesOf(segments), answer.image.width, answer.image.height);
+  showPages(answer.pages || [], answer, shown);
+}
+
+/** Each page as a stage: its boxes, on the picture (the first page of an image) or on blank paper. */
+function showPages(pages, answer, pictured = false) {
+  const segments = answer.words_result || [];
+  const extra = pages.slice(1).map(() => {
+    const stage = document.createElement("div");
+    stage.className = "stage paper";
+    const canvas = document.createElement("canvas");
+    canvas.setAttribute("aria-label", "Boxes of the page's segments; point at one to find its text");
+    stage.append(canvas);
+    return stage;
+  });
+  $("more-pages").replaceChildren(...extra.flatMap((stage, k) => [caption(pages[k + 1], pages.length), stage]));
+  overlays.length = 1;
+  drawnPerPage.length = 1;
+  for (const stage of extra) {
+    drawnPerPage.push(0);
+    overlays.push(boxOverlay(stage.querySelector("canvas"), overlays.length));
+  }
+  const first = $("first-page-caption");
+  first.hidden = !(pages.length > 1 || answer.image?.format === "PDF");
+  first.textContent = pages.length ? caption(pages[0], pages.length).textContent : "";
+  pages.forEach((page, number) => {
+    const stage = number === 0 ? $("stage") : extra[number - 1];
+    // Without the picture (a PDF, a url the browser cannot reach) the boxes go on blank paper.
+    const paper = number > 0 || !pictured;
+    stage.classList.toggle("paper", paper);
+    stage.style.aspectRatio = paper ? `${page.width} / ${page.height}` : "";
+    const boxes = boxesOf(segments).filter((box) => segments[box.index].page === number);
+    overlays[number].show(boxes, page.width, page.height, { labels: paper });
+  });
+  if (!pages.length) {
+    overlays[0].show([], 1, 1);
+  }
+}
+
+function caption(page, count) {
+  const line = document.createElement("p");
+  line.className = "page-caption";
+  const how = page.source === "text_layer" ? "read from its text layer" : "recognised";
+  const dpi = page.dpi ? ` at ${page.dpi} dpi` : "";
+  line.textContent = `Page ${page.page + 1} of ${count}: ${page.width} × ${page.height}${dpi}, ${how}`;
+  return line;
 }
 
 function isLow(segment) {
@@ -206,7 +257,7 @@ function isLow(segment) {
 
 function boxesOf(segments) {
   return segments
-    .map((segment, index) => ({ index, points: segment.vertexes_location, low: isLow(segment) }))
+    .map((segment, index) => ({ index, points: segment.vertexes_location, low: isLow(segment), words: segment.words }))
     .filter((box) => Array.isArray(box.points) && box.points.length >= 3);
 }
 
@@ -258,7 +309,9 @@ function highlight(index) {
   for (const item of segmentList.querySelectorAll(".active")) {
     item.classList.remove("active");
   }
-  overlay.setActive(index);
+  for (const pageOverlay of overlays) {
+    pageOverlay.setActive(index);
+  }
   const item = index === null ? null : segmentList.children[index];
   if (item) {
     item.classList.add("active");

@@ -80,6 +80,13 @@ class UnsupportedImageError(ApiError):
     code = "UNSUPPORTED_IMAGE"
 
 
+class EncryptedPdfError(ApiError):
+    """A PDF that needs a password: the format is served, this file cannot be opened."""
+
+    status = 422
+    code = "PDF_ENCRYPTED"
+
+
 class UpstreamError(ApiError):
     """A dependency (the engine or a remote server) failed on this request."""
 

@@ -49,6 +49,11 @@ IMAGE_PIXELS = Histogram(
     "Pixels of each decoded image (width x height of the page recognised).",
     buckets=(1e5, 5e5, 1e6, 2e6, 4e6, 8e6, 1.6e7, 4e7),
 )
+PAGES = Counter(
+    "ocr_pages",
+    "Pages read, by source: ocr (recognised by the engine) or text_layer (a PDF page's own text).",
+    ["source"],
+)
 ENGINE_FAILURES = Counter("ocr_engine_failures", "Requests the engine failed on (502 RECOGNITION_FAILED).")
 BUSY_REJECTIONS = Counter(
     "ocr_busy_rejections", "Requests refused at once because every worker was busy (503 SERVICE_BUSY)."
@@ -60,6 +65,8 @@ _CODE_COUNTERS = {"RECOGNITION_FAILED": ENGINE_FAILURES, "SERVICE_BUSY": BUSY_RE
 # Export every stage from the start, so a dashboard shows zeros rather than gaps.
 for _stage in STAGES:
     STAGE_SECONDS.labels(_stage)
+for _source in ("ocr", "text_layer"):
+    PAGES.labels(_source)
 
 
 def init_app(app):
@@ -78,6 +85,8 @@ def observe_response(response):
         IMAGE_BYTES.observe(g.image_bytes)
     if "image_pixels" in g:
         IMAGE_PIXELS.observe(g.image_pixels)
+    for source in g.get("page_sources", ()):
+        PAGES.labels(source).inc()
     timing = g.get("ocr_timing")
     if timing:
         for stage in STAGES:

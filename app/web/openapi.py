@@ -106,8 +106,10 @@ def build_openapi(title):
         path=url_for("ocr.recognize"),
         operations={
             "post": {
-                "summary": "Recognise the text of one image",
-                "description": "Send exactly one of file, url or image_base64. "
+                "summary": "Recognise the text of one image or PDF",
+                "description": "Send exactly one of file, url or image_base64: an image or a PDF, known by its "
+                "content. PDF pages whose text layer covers what is printed are read from it (pages[].source "
+                "text_layer), the others by the engine; force_ocr=true sends every page to the engine. "
                 "Segments come in reading order; with need_location=false no coordinate field appears.",
                 "operationId": "recognize",
                 "requestBody": {

@@ -1,4 +1,4 @@
-"""Parse the OCR form into an ``OcrRequest``: one image source and three flags.
+"""Parse the OCR form into an ``OcrRequest``: one image or PDF source and four flags.
 
 Empty fields count as absent, so a plain HTML form that sends every input
 (an empty file input, an empty url box) still names exactly one source.
@@ -23,7 +23,8 @@ from app.web.errors import (
 )
 
 SOURCE_FIELDS = ("file", "url", "image_base64")
-FLAG_DEFAULTS = {"need_location": True, "return_markdown": False, "enable_cls": False}
+# force_ocr: read every PDF page with the engine, even where its text layer could be used.
+FLAG_DEFAULTS = {"need_location": True, "return_markdown": False, "enable_cls": False, "force_ocr": False}
 FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 # The name is echoed in the result; file systems stop at 255 characters too.
 MAX_NAME_CHARS = 255
@@ -45,6 +46,7 @@ class OcrRequest:
     need_location: bool
     return_markdown: bool
     enable_cls: bool
+    force_ocr: bool = False
 
 
 def parse_ocr_form(request, max_image_bytes):
@@ -132,9 +134,9 @@ def decode_base64_image(text, max_image_bytes):
     match = _DATA_URI.match(text)
     if match:
         media_type = match["type"].strip().lower()
-        if media_type and not media_type.startswith("image/"):
+        if media_type and not media_type.startswith("image/") and media_type != "application/pdf":
             raise UnsupportedImageError(
-                f"The data URI says '{media_type[:50]}'; only image data can be recognised."
+                f"The data URI says '{media_type[:50]}'; only image or application/pdf data can be recognised."
             )
         if ";base64" not in match["params"].lower():
             raise InvalidBase64Error("The data URI must be Base64-encoded (data:image/...;base64,...).")

@@ -1,4 +1,4 @@
-"""POST /api/v1/image/ocr: parse, load image, recognise, lay out, serialise."""
+"""POST /api/v1/image/ocr: parse, load the image or PDF, read each page, lay out, serialise."""
 
 import time
 
@@ -7,9 +7,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from app.document.layout import lay_out
 from app.document.result import build_result
 from app.document.schemas import ocr_result_schema, ocr_result_schema_without_location
-from app.inputs.image_loader import load_image
+from app.inputs.documents import opened_pages
 from app.inputs.url_fetcher import fetch_image
 from app.web.admission import admitted, on_engine
+from app.recognition.engine import Recognition
 from app.web.errors import ServiceUnavailableError
 from app.web.request_form import parse_ocr_form
 
@@ -37,19 +38,28 @@ def recognize():
         data = fetch_image(ocr_request.url, config)
     # What the request carried and cost, left in g for the metrics hook (app/web/metrics.py).
     g.image_bytes = len(data)
-    loaded = load_image(data, config["MAX_IMAGE_PIXELS"], config["MAX_PAGES"])
-    g.image_pixels = sum(page.width * page.height for page in loaded.pages)
-    decoded = time.perf_counter()
-
-    # In this worker's line for the engine (app/web/admission.py): 503 when busy, 504 past the deadline.
-    recognitions = [
-        on_engine(engine.recognize, page.pixels, enable_cls=ocr_request.enable_cls) for page in loaded.pages
-    ]
+    deadline = g.admitted_at + config["REQUEST_DEADLINE"]
+    with opened_pages(data, config, force_ocr=ocr_request.force_ocr, deadline=deadline) as loaded:
+        g.image_pixels = sum(page.width * page.height for page in loaded.pages)
+        decoded = time.perf_counter()
+        recognitions, render_seconds = [], 0.0
+        for page in loaded.pages:
+            if page.text_segments is not None:
+                recognitions.append(Recognition(segments=page.text_segments))
+                continue
+            # A PDF page is rendered here, when it is read, so one rendering is held at a time.
+            rendering = time.perf_counter()
+            pixels = page.pixels
+            render_seconds += time.perf_counter() - rendering
+            # In this worker's line for the engine (app/web/admission.py): 503 when busy, 504 past the deadline.
+            recognitions.append(on_engine(engine.recognize, pixels, enable_cls=ocr_request.enable_cls))
+            del pixels
+    g.page_sources = [page.source for page in loaded.pages]
     recognised = time.perf_counter()
 
     layouts = [lay_out(recognition.segments) for recognition in recognitions]
     timing = {
-        "decode_ms": round((decoded - started) * 1000, 1),
+        "decode_ms": round((decoded - started + render_seconds) * 1000, 1),
         "detection_ms": round(sum(r.detection_ms for r in recognitions), 1),
         "recognition_ms": round(sum(r.recognition_ms for r in recognitions), 1),
     }
