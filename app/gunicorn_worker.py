@@ -3,7 +3,10 @@
 Set as ``worker_class`` in deploy/gunicorn.conf.py.
 """
 
+import atexit
+import logging
 import os
+import sys
 import time
 
 from gunicorn.workers.gthread import ThreadWorker
@@ -13,7 +16,23 @@ ACCEPT_PAUSE_PER_REQUEST = 0.01
 
 
 class OcrWorker(ThreadWorker):
-    """Let the least busy worker take each connection; stop the heartbeat while the engine hangs."""
+    """Let the least busy worker take each connection; stop the heartbeat while the engine hangs; exit at once."""
+
+    def run(self):
+        """Serve until stopped, then leave the process without ONNX Runtime's C++ teardown.
+
+        After "Worker exiting", a worker's exit ran ONNX Runtime's static
+        destructors while its inference sessions were still alive: one joins
+        an intra-op pool thread that nobody wakes, so the worker hung until the
+        master killed it at ``graceful_timeout`` (30 s for every idle stop),
+        or aborted ("terminate called ... No such process"). Once the
+        graceful stop is done nothing is left to release, so the exit skips
+        those destructors; gunicorn's own exit steps still run before it.
+        """
+        super().run()
+        # atexit runs its handlers last in, first out: this one runs first,
+        # after the arbiter's exit bookkeeping, before the C++ destructors.
+        atexit.register(_exit_now)
 
     def accept(self, listener):
         """Accept a connection, after a pause that grows with this worker's line.
@@ -47,3 +66,11 @@ class OcrWorker(ThreadWorker):
     def _admission(self):
         # None until the app is loaded in this worker.
         return getattr(getattr(self, "wsgi", None), "extensions", {}).get("admission")
+
+
+def _exit_now():
+    """Flush what the worker wrote, then end the process with status 0, as a graceful stop does."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,19 +1,26 @@
-"""deploy/gunicorn.conf.py, loaded the way gunicorn loads it: values, overrides, hooks, access log."""
+"""deploy/gunicorn.conf.py, loaded the way gunicorn loads it: values, overrides, hooks, access log;
+and real gunicorn stopped by SIGTERM, idle and with a request in flight."""
 
 import json
 import os
 import re
 import runpy
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+import requests
 from gunicorn.config import Config as GunicornConfig
 
 from app.config import Config
-from tests.servers import ROOT
+from tests.servers import ROOT, running_gunicorn
 
 CONFIG_FILE = ROOT / "deploy" / "gunicorn.conf.py"
+RECEIPT = ROOT / "tests" / "data" / "deploy" / "receipt.jpg"
+GRACEFUL_TIMEOUT = 30
 
 # Every environment variable the file reads: (variable, gunicorn setting, value set, value expected).
 OVERRIDES = [
@@ -133,3 +140,53 @@ def test_readme_documents_every_variable():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"`(OCR_[A-Z_]+)`", readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]))
     assert read <= documented, f"missing from README's Configuration: {sorted(read - documented)}"
+
+
+# --- Stopping: real gunicorn, SIGTERM to the master ------------------------------
+
+
+def post_receipt(base_url):
+    with open(RECEIPT, "rb") as image:
+        return requests.post(f"{base_url}/api/v1/image/ocr", files={"file": image}, timeout=120)
+
+
+def stop(process):
+    """SIGTERM to the master, as `docker stop` sends it; the seconds until it exited."""
+    started = time.monotonic()
+    os.kill(process.pid, signal.SIGTERM)
+    process.wait(timeout=GRACEFUL_TIMEOUT + 30)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_an_idle_service_stops_at_once(tmp_path):
+    """Workers that have read images exit as soon as they are told, not at graceful_timeout."""
+    log = tmp_path / "gunicorn.log"
+    env = {"OCR_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT)}
+    with running_gunicorn(workers=2, env=env, log_path=log) as (process, base_url):
+        # One request per worker (the accept pause spreads them): each holds live inference sessions.
+        with ThreadPoolExecutor(2) as pool:
+            assert [answer.status_code for answer in pool.map(post_receipt, [base_url] * 2)] == [200, 200]
+        seconds = stop(process)
+    assert process.returncode == 0
+    assert seconds < GRACEFUL_TIMEOUT / 3, f"idle stop took {seconds:.1f} s"
+    # Neither killed at the grace period's end nor aborted on the way out.
+    assert "was sent" not in log.read_text()
+
+
+@pytest.mark.slow
+def test_a_request_in_flight_finishes_before_the_service_stops(tmp_path):
+    log = tmp_path / "gunicorn.log"
+    env = {"OCR_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT)}
+    with running_gunicorn(workers=1, env=env, log_path=log) as (process, base_url):
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(post_receipt, base_url)
+            time.sleep(1.0)  # the receipt takes seconds on the engine
+            seconds = stop(process)
+            response = answer.result()
+    assert response.status_code == 200 and response.json()["words_result_num"] > 0
+    assert process.returncode == 0 and seconds < GRACEFUL_TIMEOUT
+    lines = log.read_text().splitlines()
+    signalled = next(i for i, line in enumerate(lines) if "Handling signal: term" in line)
+    answered = next(i for i, line in enumerate(lines) if '"path": "/api/v1/image/ocr"' in line)
+    assert answered > signalled, "the request was not in flight when SIGTERM came"
