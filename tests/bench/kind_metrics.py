@@ -195,8 +195,9 @@ class SetTally:
     empty: int = 0
     seconds: list = field(default_factory=list)
     words: list = field(default_factory=list)  # words read, per image, in set order
+    names: list = field(default_factory=list)  # the images, in set order
 
-    def add(self, image_score, seconds):
+    def add(self, image_score, seconds, name=""):
         self.edits += image_score.edits
         self.characters += image_score.characters
         self.boxes += image_score.boxes
@@ -204,6 +205,7 @@ class SetTally:
         self.empty += image_score.words == 0
         self.seconds.append(seconds)
         self.words.append(image_score.words)
+        self.names.append(name)
 
     @property
     def cer(self):
@@ -219,9 +221,9 @@ class SetTally:
 
 
 def empty_where_peer_reads(service, peers):
-    """Images the service read nothing on while some peer read at least PEER_READS_WORDS words."""
-    return sum(
-        1
+    """Names of the images the service read nothing on while some peer read at least PEER_READS_WORDS words."""
+    return [
+        service.names[index]
         for index, words in enumerate(service.words)
         if words == 0 and any(peer.words[index] >= PEER_READS_WORDS for peer in peers)
-    )
+    ]
