@@ -23,7 +23,12 @@ import sys
 import time
 
 from tests.bench import dev_sets
-from tests.bench.kind_metrics import PEER_READS_WORDS, SetTally, empty_where_peer_reads, score_image
+from tests.bench.kind_metrics import (
+    PEER_READS_WORDS,
+    SetTally,
+    empty_where_peer_reads,
+    score_image,
+)
 from tests.bench.peers import PEERS, conditions, open_peer
 
 SERVICE = "this service"

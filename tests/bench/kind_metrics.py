@@ -17,6 +17,7 @@ engine read nothing; and, for this service, images where it read nothing but a
 peer read at least three words.
 """
 
+import re
 import statistics
 import unicodedata
 from dataclasses import dataclass, field
@@ -57,18 +58,10 @@ def split_words(text, polygon):
     runs along the top and bottom edges in proportion to printed character widths.
     """
     quad = np.asarray(polygon, dtype=np.float64).reshape(4, 2)
-    widths = [_width(c) for c in text]
-    total = sum(widths) or 1.0
-    words, position, start = [], 0.0, None
-    for index, character in enumerate(text + " "):
-        if character.isspace():
-            if start is not None:
-                words.append((text[start:index], start_position / total, position / total))
-                start = None
-        elif start is None:
-            start, start_position = index, position
-        if index < len(text):
-            position += widths[index]
+    # offsets[i]: printed width of text[:i]
+    offsets = np.concatenate([[0.0], np.cumsum([_width(c) for c in text])])
+    total = offsets[-1] or 1.0
+    words = [(m.group(), offsets[m.start()] / total, offsets[m.end()] / total) for m in re.finditer(r"\S+", text)]
     top_left, top_right, bottom_right, bottom_left = quad
     pieces = []
     for word, a, b in words:
@@ -134,7 +127,7 @@ def reading_order(pieces):
     """Join pieces in rows top to bottom (a row: pieces overlapping vertically by half), left to right."""
     rows = []
     for word, quad in sorted(pieces, key=lambda p: _bounds(p[1])[1]):
-        left, top, right, bottom = _bounds(quad)
+        left, top, _, bottom = _bounds(quad)
         for row in rows:
             overlap = min(bottom, row["bottom"]) - max(top, row["top"])
             if overlap > 0.5 * min(bottom - top, row["bottom"] - row["top"]):
