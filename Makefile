@@ -9,10 +9,15 @@ EXTRAS ?= test
 
 .DEFAULT_GOAL := help
 # Debian packages that tests drive for real; one list, installed only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver nginx gettext-base tesseract-ocr tesseract-ocr-eng
+SYSTEM_PACKAGES := chromium chromium-driver nginx gettext-base tesseract-ocr tesseract-ocr-eng \
+	tesseract-ocr-chi-sim tesseract-ocr-osd
+# What the benchmarks' generated sets are made from (tests/bench/dev_sets.py): CJK fonts,
+# real Chinese text, and OpenCC to write it in traditional characters.
+BENCH_PACKAGES := fonts-noto-cjk fonts-wqy-zenhei fonts-wqy-microhei fortunes-zh opencc
+PACKAGES ?= $(SYSTEM_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps models official-models run test test-fast clean
+.PHONY: help install system-deps bench-deps models official-models run test test-fast clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,16 +39,21 @@ official-models: install ## Fetch the official PaddleOCR models named by OCR_DET
 	$(PY) -c 'import sys; from paddlex.inference.utils.official_models import official_models; [print(official_models[name]) for name in sys.argv[1:]]' $(OCR_DET_MODEL_NAME) $(OCR_REC_MODEL_NAME)
 
 system-deps: ## Install the Debian packages the tests drive (only those missing)
-	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+	@missing=""; for package in $(PACKAGES); do \
 		dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# The peer engines go each into its own folder under var/peers (setup.cfg, extra "bench").
+bench-deps: install ## Install the benchmarks' peer engines and the Debian packages their sets need
+	@$(MAKE) --no-print-directory system-deps PACKAGES="$(SYSTEM_PACKAGES) $(BENCH_PACKAGES)"
+	$(PY) -m tests.bench.peers --install
+
 run: install ## Serve on 127.0.0.1:8000 with real gunicorn (models loaded and warmed per worker)
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 
-test: install system-deps ## Run the whole test suite (real engine, real servers)
+test: install system-deps bench-deps ## Run the whole test suite (real engine, real servers)
 	$(PY) -m pytest
 
 test-fast: install ## Run the tests that need no server processes

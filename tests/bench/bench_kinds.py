@@ -1,0 +1,117 @@
+"""Every kind of image, every engine, one measure: this service against its peers on the dev sets.
+
+    .venv/bin/python -m tests.bench.bench_kinds [--sets a,b] [--engines a,b] [--limit N]
+        [--data-root DIR] [--cls]
+
+Sets are tests/bench/dev_sets.py's (scanned receipts and forms, English pages,
+screenshots, cropped street words, phone photos of receipts and forms, rendered
+Chinese pages and photos of them); engines are tests/bench/peers.py's, all doing
+the same work (every classifier off; ``--cls`` turns it on for all). The measure
+is tests/bench/kind_metrics.py's: each predicted word is given to the truth box it
+lies on, so reading order and segmentation do not count.
+
+One table per run, one row per set and engine: CER (edits over truth characters,
+case, whitespace and full-width forms ignored), share of truth boxes read at all,
+images where the engine read nothing, images where this service read nothing but a
+peer read at least three words, median seconds per image. Conditions (cores, load
+average, versions, each engine's peak memory) are printed from the machine.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+from tests.bench import dev_sets
+from tests.bench.kind_metrics import PEER_READS_WORDS, SetTally, empty_where_peer_reads, score_image
+from tests.bench.peers import PEERS, open_peer
+
+SERVICE = "this service"
+
+
+def run(peers, set_names, data_root, limit, progress=None):
+    """{set name: {engine name: SetTally}}, every engine reading the same images in turn."""
+    results = {}
+    for set_name in set_names:
+        tallies = {peer.name: SetTally() for peer in peers}
+        for index, sample in enumerate(dev_sets.load(set_name, data_root, limit)):
+            for peer in peers:
+                predictions = peer.read(sample.image, sample.language)
+                tallies[peer.name].add(score_image(predictions, sample.truth, sample.whole_image), peer.seconds)
+            if progress:
+                progress(f"{set_name} {index + 1} {sample.name}")
+        results[set_name] = tallies
+    return results
+
+
+def format_table(results):
+    """One Markdown table: a row per set and engine; the best CER of each set in bold."""
+    rows = [
+        "| set | images | engine | CER | boxes read | read nothing | nothing, peer read | s/image (median) |",
+        "|" + " --- |" * 8,
+    ]
+    for set_name, tallies in results.items():
+        best = min(t.cer for t in tallies.values())
+        service = tallies.get(SERVICE)
+        peers = [t for name, t in tallies.items() if name != SERVICE]
+        for name, tally in tallies.items():
+            cer = f"{tally.cer:.3f}"
+            if len(tallies) > 1 and tally.cer == best:
+                cer = f"**{cer}**"
+            against = str(empty_where_peer_reads(service, peers)) if tally is service and peers else "-"
+            rows.append(
+                f"| {set_name} | {len(tally.seconds)} | {name} | {cer} | {tally.read_share:.1%} | {tally.empty} "
+                f"| {against} | {tally.median_seconds:.2f} |"
+            )
+    return "\n".join(rows)
+
+
+def conditions(peers):
+    """What the numbers were measured on, read from the machine."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    engines = "; ".join(
+        f"{peer.name} {peer.version}" + (f" (peak RSS {peer.peak_mb:.0f} MB)" if peer.peak_mb else "")
+        for peer in peers
+    )
+    return (
+        f"{os.cpu_count()} cores, load average {load} (1/5/15 min), Python {platform.python_version()}, "
+        f"{platform.machine()}; engines: {engines}"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default=",".join(dev_sets.SETS), help="comma-separated: " + ",".join(dev_sets.SETS))
+    parser.add_argument("--engines", default=",".join(PEERS), help="comma-separated: " + ",".join(PEERS))
+    parser.add_argument("--limit", type=int, help="at most N images per set")
+    parser.add_argument("--data-root", default=str(dev_sets.DATA_ROOT), help="folder holding the shared data sets")
+    parser.add_argument("--cls", action="store_true", help="every engine with its orientation classifier on")
+    args = parser.parse_args(argv)
+    set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
+    unknown = [name for name in set_names if name not in dev_sets.SETS]
+    if unknown:
+        parser.error(f"unknown sets {unknown}; choose from {list(dev_sets.SETS)}")
+    peers = [open_peer(name.strip(), cls=args.cls) for name in args.engines.split(",") if name.strip()]
+    started = time.perf_counter()
+    try:
+        results = run(peers, set_names, args.data_root, args.limit, lambda line: print(line, file=sys.stderr))
+    finally:
+        for peer in peers:
+            peer.close()
+    limit = f"at most {args.limit} images per set" if args.limit else "every image of each set"
+    print(
+        f"{limit}; classifiers {'on' if args.cls else 'off'} for every engine; "
+        f"'nothing, peer read': this service read nothing where a peer read >= {PEER_READS_WORDS} words; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    print(conditions(peers))
+    print()
+    print(format_table(results))
+    for peer in peers:
+        if peer.errors:
+            print(f"{peer.name}: {len(peer.errors)} images failed, first: {peer.errors[0]}")
+
+
+if __name__ == "__main__":
+    main()
