@@ -4,10 +4,9 @@ Every knob an operator may turn is an ``OCR_*`` environment variable read here,
 so the limits and defaults of the service are visible in one file.
 """
 
+import math
 import os
 from pathlib import Path
-
-from app.recognition.inference_sessions import available_cores
 
 MIB = 1024 * 1024
 
@@ -22,6 +21,81 @@ def _env_float(name, default):
 
 def _env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Host sizing --------------------------------------------------------------------
+# What the container or host grants this process, not the host's totals: a
+# container started with --cpus=2 --memory=4g on a 16-core, 64 GB host must
+# size itself as 2 cores and 4 GB. cgroup v2 first, then v1, then the host.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_ROOT = Path("/proc")
+# A worker's peak while reading a large image (README, Performance: ~1.1 GB),
+# and what the master process and the system around it keep.
+WORKER_PEAK_MB = 1200
+RESERVED_MB = 256
+
+
+def _read(path):
+    try:
+        return Path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _own_cgroup_dirs(cgroup_root, proc_root):
+    """This process's own cgroup v2 directory first (a systemd slice), then the mount's root (a container)."""
+    own = _read(Path(proc_root) / "self" / "cgroup") or ""
+    dirs = [Path(cgroup_root) / line.split("::", 1)[1].lstrip("/") for line in own.splitlines() if line.startswith("0::")]
+    return [*dirs, Path(cgroup_root)]
+
+
+def granted_cores(cgroup_root=CGROUP_ROOT, proc_root=PROC_ROOT):
+    """Whole cores this process may use: its CPU affinity, capped by a cgroup quota (rounded up)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    quota = None
+    for directory in _own_cgroup_dirs(cgroup_root, proc_root):
+        fields = (_read(directory / "cpu.max") or "").split()  # "max 100000" or "200000 100000"
+        if len(fields) == 2 and fields[0] != "max":
+            quota = int(fields[0]) / int(fields[1])
+            break
+    else:
+        v1_quota = _read(Path(cgroup_root) / "cpu" / "cpu.cfs_quota_us")
+        v1_period = _read(Path(cgroup_root) / "cpu" / "cpu.cfs_period_us")
+        if v1_quota and v1_period and int(v1_quota) > 0:
+            quota = int(v1_quota) / int(v1_period)
+    if quota is not None:
+        cores = min(cores, max(1, math.ceil(quota - 0.01)))
+    return max(1, cores)
+
+
+def granted_memory_mb(cgroup_root=CGROUP_ROOT, proc_root=PROC_ROOT):
+    """Memory this process may use: the host's MemTotal, capped by a cgroup limit."""
+    meminfo = _read(Path(proc_root) / "meminfo") or ""
+    total = next((int(line.split()[1]) // 1024 for line in meminfo.splitlines() if line.startswith("MemTotal:")), None)
+    limits = [_read(directory / "memory.max") for directory in _own_cgroup_dirs(cgroup_root, proc_root)]
+    limits.append(_read(Path(cgroup_root) / "memory" / "memory.limit_in_bytes"))
+    # "max" (v2) means no limit; v1's no-limit value (near 2**63) loses to MemTotal.
+    granted = [int(limit) // MIB for limit in limits if limit and limit.isdigit()]
+    candidates = [value for value in (total, *granted) if value]
+    return min(candidates) if candidates else None
+
+
+def default_workers(cores, memory_mb):
+    """The worker count when OCR_WORKERS is unset: one per granted core, as many as memory holds.
+
+    workers = max(1, min(cores, (memory_mb - RESERVED_MB) // WORKER_PEAK_MB))
+
+    One worker per core: a model run takes the cores idle at that moment
+    (app/recognition/inference_sessions.py), so a lone client still gets every
+    core, and one wide process uses a big machine badly (README, Performance).
+    Measured on 1 and 2 cores only; more workers than cores was never faster.
+    """
+    if memory_mb is None:
+        return max(1, cores)
+    return max(1, min(cores, (memory_mb - RESERVED_MB) // WORKER_PEAK_MB))
 
 
 def _default_cache_dir():
@@ -54,9 +128,9 @@ class Config:
     REC_MODEL_NAME = os.environ.get("OCR_REC_MODEL_NAME") or None
     # The most inference threads one worker uses; each model run takes as many of
     # them as there are idle cores (app/recognition/inference_sessions.py), so the default,
-    # every core, serves one client fast and as many clients as workers without
+    # every granted core, serves one client fast and as many clients as workers without
     # contention.
-    INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or available_cores()
+    INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or granted_cores()
     # Freed memory a worker keeps for the next image (app/recognition/allocator.py): above this
     # resident size it is given back after each image. Reading a receipt needs
     # 0.6-0.9 GB; trimming below that made every receipt 12-19% slower.

@@ -31,12 +31,13 @@ control_socket = os.environ.get("OCR_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 
 # --- Workers ---------------------------------------------------------------
-# One model per worker; each worker holds about 0.1 GB between images and up to
-# about 1 GB while reading a large one, so workers are sized by memory and cores,
-# not by the 2 x CPU + 1 rule. Each model run takes the cores idle at that moment
-# (app/recognition/inference_sessions.py): one client gets both cores of a 2-core machine,
-# two clients on two workers one core each (README, Performance).
-workers = _env_int("OCR_WORKERS", 2)
+# One model per worker, sized by the cores and memory the container or host grants,
+# not by the 2 x CPU + 1 rule: the formula is app.config.default_workers
+# (OCR_WORKERS overrides it). Each model run takes the cores idle at that moment
+# (app/recognition/inference_sessions.py): one client gets every core, as many
+# clients as workers one core each (README, Performance). 0: sized at the end of
+# this file, once the metrics directory is set (importing app needs it).
+workers = _env_int("OCR_WORKERS", 0)
 # Threaded workers (app/gunicorn_worker.py), for overload (README, "Robustness"):
 # the engine still runs one call at a time, on a thread of its own, while spare
 # request threads answer 503 SERVICE_BUSY at once when the worker's line is full
@@ -83,6 +84,11 @@ max_requests_jitter = _env_int("OCR_MAX_REQUESTS_JITTER", 100)
 metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="ocr-metrics-")
 os.makedirs(metrics_dir, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+if not workers:
+    from app.config import default_workers, granted_cores, granted_memory_mb
+
+    workers = default_workers(granted_cores(), granted_memory_mb())
 
 
 def on_starting(server):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.recognition import inference_sessions
-from app.recognition.inference_sessions import AdaptiveSession, available_cores
+from app.config import granted_cores
+from app.recognition.inference_sessions import AdaptiveSession
 from tests.sroie import TEST_RECEIPTS, receipt_path
 
 
@@ -18,7 +19,7 @@ def recognition_session(engine):
 
 
 def test_the_default_uses_every_core(engine, recognition_session):
-    assert engine._config["INFERENCE_THREADS"] == available_cores()
+    assert engine._config["INFERENCE_THREADS"] == granted_cores()
 
 
 @pytest.mark.parametrize(

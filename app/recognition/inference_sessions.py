@@ -9,20 +9,12 @@ count, and every run (a detection strip, a batch of lines: 0.1 to 0.5 s) takes
 the widest one the idle cores allow, counted from the kernel's runnable tasks.
 """
 
-import os
-
 import onnxruntime
+
+from app.config import granted_cores
 
 # The 4th field of /proc/loadavg is "runnable/total" scheduling entities, now.
 _LOADAVG = "/proc/loadavg"
-
-
-def available_cores():
-    """Cores this process may run on (a container's cpuset included)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def session_options(threads):
@@ -45,7 +37,7 @@ class AdaptiveSession:
     """Stands in for ``onnxruntime.InferenceSession``: ``run`` picks the thread count."""
 
     def __init__(self, model_path, max_threads, cores=None):
-        self._cores = cores or available_cores()
+        self._cores = cores or granted_cores()
         counts = sorted({1, max(1, max_threads)})
         self._sessions = {
             count: onnxruntime.InferenceSession(

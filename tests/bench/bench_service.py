@@ -1,202 +1,285 @@
-"""Service benchmark: the real service (gunicorn, default settings) against RapidOCR in-process.
+"""Service benchmark: the service over HTTP beside its peers in-process, on every kind of image.
 
-Run: ``.venv/bin/python -m tests.bench.bench_service [--receipts 100] [--soak 500]``.
-Prints one table; each figure has RapidOCR's beside it and the ratio. Numbers
-are medians over the receipts of ../shared/datasets/sroie-dev, measured in one run.
+    .venv/bin/python -m tests.bench.bench_service [--sets a,b] [--limit N] [--data-root DIR]
+        [--peers rapidocr,rapidocrlite,onnxocr] [--clients 1,2,4] [--throughput-images N] [--cls]
+
+One run, one engine after the other, the same images and the same work on every
+side (every classifier off; ``--cls`` turns the service's ``enable_cls`` and each
+peer's text-line classifier on together):
+
+- this service as ``make run`` starts it (real gunicorn, deploy/gunicorn.conf.py,
+  default workers), each image sent as a lossless PNG by one client;
+- each peer of tests/bench/peers.py in its own process, warm, called in-process
+  (no HTTP), so its peak memory is its own.
+
+Printed: per set the median seconds per image and CER (tests/bench/kind_metrics.py)
+of every engine, so no speed-up hides a loss; total time; peak memory per process
+(service workers' VmHWM from /proc, peers' ru_maxrss); throughput under 1, 2 and 4
+clients for every engine (a peer gets as many processes as the service has
+workers, each client waits for a free one); the service's overhead (HTTP, form,
+decode, layout, JSON: end-to-end minus detection and recognition) in ms and as a
+share; and the conditions (cores, load average, versions).
 """
 
 import argparse
-import json
+import os
+import platform
+import queue
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import onnxruntime
 import psutil
 import requests
 
+from app.config import granted_cores, granted_memory_mb
+from tests.bench import dev_sets
+from tests.bench.kind_metrics import SetTally, score_image
+from tests.bench.peers import ISOLATED, _git_version, open_peer
 from tests.servers import running_gunicorn
-from tests.sroie import receipt_ids, receipt_path
 
 OCR = "/api/v1/image/ocr"
-
-# RapidOCR runs in its own process so its peak RSS is its own.
-RAPIDOCR_SCRIPT = """
-import json, sys, time, resource
-from rapidocr import RapidOCR
-engine = RapidOCR()
-engine(sys.argv[1])  # warm-up, as the service warms up
-seconds = []
-for path in sys.argv[1:]:
-    started = time.perf_counter()
-    engine(path)
-    seconds.append(time.perf_counter() - started)
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kb / 1024}))
-"""
+SERVICE = "this service (HTTP)"
+# The mix of the accuracy benchmarks, without the 100 single-word street crops
+# (they measure reading, not page speed; pass --sets to add them).
+DEFAULT_SETS = [name for name in dev_sets.SETS if name != "scene-words-dev"]
 
 
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+@dataclass
+class EngineRun:
+    """One engine's figures over the whole run."""
+
+    name: str
+    version: str
+    tallies: dict = field(default_factory=dict)  # set name -> SetTally
+    peak_mb: float = float("nan")
+    throughput: dict = field(default_factory=dict)  # clients -> images per second
+    overhead_ms: list = field(default_factory=list)
+    overhead_share: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    @property
+    def total_seconds(self):
+        return sum(sum(tally.seconds) for tally in self.tallies.values())
 
 
-def post(base_url, path, **fields):
-    with open(path, "rb") as handle:
-        started = time.perf_counter()
-        answer = requests.post(f"{base_url}{OCR}", files={"file": (path.name, handle)}, data=fields, timeout=300)
-    elapsed = time.perf_counter() - started
-    answer.raise_for_status()
-    return elapsed, answer
+def load_samples(set_names, data_root, limit):
+    """{set name: [(Sample, PNG bytes)]}: every engine reads the same pixels."""
+    samples = {}
+    for set_name in set_names:
+        samples[set_name] = [
+            (sample, cv2.imencode(".png", sample.image)[1].tobytes())
+            for sample in dev_sets.load(set_name, data_root, limit)
+        ]
+    return samples
 
 
-def run_rapidocr(paths):
-    output = subprocess.run(
-        [sys.executable, "-c", RAPIDOCR_SCRIPT, *map(str, paths)], capture_output=True, text=True, check=True
-    )
-    return json.loads(output.stdout.strip().splitlines()[-1])
+def throughput_mix(samples, count):
+    """``count`` images taken from each set in turn, so every kind is in the mix."""
+    columns = list(samples.values())
+    mixed = [column[row] for row in range(max(map(len, columns))) for column in columns if row < len(column)]
+    return mixed[:count]
 
 
-def worker_processes(master_pid):
-    return psutil.Process(master_pid).children()
-
-
-def peak_rss_mb(process):
-    """VmHWM: the highest resident size the process ever had."""
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def service_rss_mb(master_pid):
-    master = psutil.Process(master_pid)
-    return sum(p.memory_info().rss for p in [master, *master.children()]) / 2**20
-
-
-def throughput(base_url, paths, clients):
+def images_per_second(read, images, clients):
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(lambda p: post(base_url, p), paths))
-    return len(paths) / (time.perf_counter() - started)
+        list(pool.map(read, images))
+    return len(images) / (time.perf_counter() - started)
 
 
-def model_floor(paths):
-    """Seconds per receipt spent inside the ONNX sessions alone, same engine, same inputs."""
-    from app.config import Config
-    from app.recognition.engine import OcrEngine
-
-    config = Config()
-    settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
-    engine = OcrEngine(settings)
-    engine.warm_up()
-    spent = []
-    runners = [engine._det_model.runner, engine._rec_model.runner]
-    originals = [runner.session.run for runner in runners]
-
-    def timed(run):
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return run(*args, **kwargs)
-            finally:
-                spent[-1] += time.perf_counter() - started
-
-        return wrapper
-
-    for runner, run in zip(runners, originals):
-        runner.session.run = timed(run)
-    from app.inputs.image_loader import load_image
-
-    for path in paths:
-        spent.append(0.0)
-        page = load_image(path.read_bytes(), config.MAX_IMAGE_PIXELS).pages[0]
-        engine.recognize(page.pixels)
-    return spent
+# The service -------------------------------------------------------------------
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--receipts", type=int, default=100, help="receipts for latency (default all 100)")
-    parser.add_argument("--soak", type=int, default=500, help="requests before the second memory reading")
-    parser.add_argument("--throughput-requests", type=int, default=40)
-    args = parser.parse_args()
-    paths = [receipt_path(rid) for rid in receipt_ids()][: args.receipts]
-    rows = []
+def post(base_url, png, cls):
+    """(seconds end to end, answer JSON) for one image sent by one client."""
+    started = time.perf_counter()
+    answer = requests.post(
+        f"{base_url}{OCR}",
+        files={"file": ("image.png", png, "image/png")},
+        data={"need_location": "true", "enable_cls": "true" if cls else "false"},
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - started
+    answer.raise_for_status()
+    return elapsed, answer.json()
 
-    print(f"RapidOCR in-process on {len(paths)} receipts...", file=sys.stderr)
-    rapid = run_rapidocr(paths)
-    rapid_median = statistics.median(rapid["seconds"])
-    rapid_p90 = percentile(rapid["seconds"], 0.9)
-    rapid_throughput = len(rapid["seconds"]) / sum(rapid["seconds"])
 
-    print("model floor in-process...", file=sys.stderr)
-    floor = model_floor(paths)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        launched = time.perf_counter()
-        with running_gunicorn(workers=None, log_path=Path(tmp) / "gunicorn.log") as (process, base_url):
-            startup = time.perf_counter() - launched
-            workers = worker_processes(process.pid)
-            print(f"service up in {startup:.1f} s with {len(workers)} workers; latency...", file=sys.stderr)
-            latencies, engine_times, sizes = [], [], {"true": [], "false": []}
-            for path in paths:
-                elapsed, answer = post(base_url, path)
-                timing = answer.json()["timing"]
-                latencies.append(elapsed)
-                engine_times.append((timing["detection_ms"] + timing["recognition_ms"]) / 1000)
-                sizes["true"].append(len(answer.content))
-            for path in paths[:20]:
-                sizes["false"].append(len(post(base_url, path, need_location="false")[1].content))
-            sizes["true"] = sizes["true"][:20]
-
-            print("throughput...", file=sys.stderr)
-            batch = (paths * 10)[: args.throughput_requests]
-            tput_1x = throughput(base_url, batch, len(workers))
-            tput_2x = throughput(base_url, batch, 2 * len(workers))
-
-            served = len(paths) + 20 + 2 * len(batch)
-            rss_100 = {w.pid: peak_rss_mb(w) for w in workers}
-            total_100 = service_rss_mb(process.pid)
-            print(f"soak to {args.soak} requests...", file=sys.stderr)
-            remaining = max(0, args.soak - served)
-            throughput(base_url, (paths * (remaining // len(paths) + 1))[:remaining], len(workers))
-            alive = [w for w in workers if w.is_running()]
-            rss_500 = {w.pid: peak_rss_mb(w) for w in alive}
-            total_500 = service_rss_mb(process.pid)
-
-    median = statistics.median(latencies)
-    p90 = percentile(latencies, 0.9)
-    overhead = statistics.median((e2e - eng) / e2e for e2e, eng in zip(latencies, engine_times))
-    floor_median = statistics.median(floor)
-    worst_100 = max(rss_100.values())
-    worst_500 = max(rss_500.values()) if rss_500 else float("nan")
-    size_true, size_false = statistics.mean(sizes["true"]), statistics.mean(sizes["false"])
-
-    rows = [
-        ("latency median (s)", median, rapid_median, "<= 0.8"),
-        ("latency p90 (s)", p90, rapid_p90, ""),
-        (f"throughput, {len(workers)} clients (receipts/s)", tput_1x, rapid_throughput, ">= 1.5"),
-        (f"throughput, {2 * len(workers)} clients (receipts/s)", tput_2x, rapid_throughput, ">= 1.5"),
-        (f"peak RSS per worker after {served} (MB)", worst_100, rapid["peak_rss_mb"], "<= 1.0"),
-        (f"peak RSS per worker after {args.soak} (MB)", worst_500, worst_100, "<= 1.05 (vs after 100)"),
-        ("service RSS after 100 / after soak (MB)", total_100, total_500, ""),
-        ("overhead share of end-to-end", overhead, None, "< 0.03"),
-        ("end-to-end median vs bare model floor (s)", median, floor_median, "<= 1.25"),
-        ("start-up to /readyz (s)", startup, None, "< 15 s"),
-        ("response bytes need_location=false vs true", size_false, size_true, "<= 0.4"),
+def segments_of(result):
+    """The answer's segments as the peers give theirs: (text, polygon, score)."""
+    return [
+        (item["words"], [[point["x"], point["y"]] for point in item["vertexes_location"]], item["score"])
+        for item in result["words_result"]
     ]
-    print(f"\n{len(paths)} receipts, {len(workers)} workers; peer: RapidOCR in-process unless noted\n")
-    print(f"| {'measure':<46} | {'service':>10} | {'peer':>10} | {'ratio':>6} | target |")
-    print(f"|{'-' * 48}|{'-' * 12}|{'-' * 12}|{'-' * 8}|--------|")
-    for name, ours, theirs, target in rows:
-        ratio = f"{ours / theirs:6.2f}" if theirs else "     -"
-        peer = f"{theirs:10.3f}" if theirs is not None else f"{'-':>10}"
-        print(f"| {name:<46} | {ours:10.3f} | {peer} | {ratio} | {target} |")
-    print(f"\nper-worker peak RSS after 100: {rss_100}; after soak: {rss_500}")
+
+
+def peak_rss_mb(pid):
+    """VmHWM: the highest resident size the process ever had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_service(samples, mix, clients, cls, progress):
+    run = EngineRun(SERVICE, _git_version())
+    with tempfile.TemporaryDirectory() as folder:
+        with running_gunicorn(workers=None, log_path=Path(folder) / "gunicorn.log") as (process, base_url):
+            workers = psutil.Process(process.pid).children()
+            for set_name, pairs in samples.items():
+                tally = run.tallies[set_name] = SetTally()
+                for sample, png in pairs:
+                    seconds, result = post(base_url, png, cls)
+                    timing = result["timing"]
+                    engine_seconds = (timing["detection_ms"] + timing["recognition_ms"]) / 1000
+                    run.overhead_ms.append((seconds - engine_seconds) * 1000)
+                    run.overhead_share.append((seconds - engine_seconds) / seconds)
+                    tally.add(score_image(segments_of(result), sample.truth, sample.whole_image), seconds)
+                    progress(f"{SERVICE}: {set_name} {sample.name} {seconds:.2f} s")
+            for count in clients:
+                run.throughput[count] = images_per_second(lambda pair: post(base_url, pair[1], cls), mix, count)
+                progress(f"{SERVICE}: {count} clients {run.throughput[count]:.2f} images/s")
+            run.peak_mb = max(peak_rss_mb(worker.pid) for worker in workers)
+    return run, len(workers)
+
+
+# The peers ---------------------------------------------------------------------
+
+
+def measure_peer(key, samples, mix, clients, processes, cls, progress):
+    """One peer: every image read by one warm process, then throughput on ``processes`` of them."""
+    first = open_peer(key, cls)
+    run = EngineRun(first.name, first.version)
+    started = [first]
+    try:
+        for set_name, pairs in samples.items():
+            tally = run.tallies[set_name] = SetTally()
+            for sample, _ in pairs:
+                predictions = first.read(sample.image, sample.language)
+                tally.add(score_image(predictions, sample.truth, sample.whole_image), first.seconds)
+                progress(f"{run.name}: {set_name} {sample.name} {first.seconds:.2f} s")
+        for count in clients:
+            while len(started) < min(count, processes):
+                started.append(open_peer(key, cls))
+            free = queue.Queue()
+            for peer in started[: min(count, processes)]:
+                free.put(peer)
+
+            def read(pair):
+                peer = free.get()
+                try:
+                    peer.read(pair[0].image, pair[0].language)
+                finally:
+                    free.put(peer)
+
+            run.throughput[count] = images_per_second(read, mix, count)
+            progress(f"{run.name}: {count} clients {run.throughput[count]:.2f} images/s")
+        run.peak_mb = max(peer.peak_mb for peer in started)
+        run.errors = [error for peer in started for error in peer.errors]
+    finally:
+        for peer in started:
+            peer.close()
+    return run
+
+
+# Report ------------------------------------------------------------------------
+
+
+def conditions(runs, workers, started_load):
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    memory = granted_memory_mb()
+    versions = "; ".join(f"{run.name} {run.version}".strip() for run in runs)
+    return (
+        f"{os.cpu_count()} cores online, {granted_cores()} granted, "
+        f"{memory / 1024:.1f} GB granted; load average (1/5/15 min) {started_load} at the start, {load} at the end; "
+        f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}; "
+        f"service workers {workers}; engines: {versions}"
+    )
+
+
+def ratio(ours, theirs):
+    return f"{ours / theirs:.2f}" if theirs else "-"
+
+
+def format_tables(runs, processes):
+    service, peers = runs[0], runs[1:]
+    names = [run.name for run in runs]
+    header = "| " + " | ".join(names) + " | service / fastest peer |"
+    rule = "|" + " --- |" * (len(names) + 3)
+    lines = ["Seconds per image, median (CER beside it; lower is better for both)", "",
+             "| set | images " + header, rule]
+    for set_name, tally in service.tallies.items():
+        cells = [f"{run.tallies[set_name].median_seconds:.2f} ({run.tallies[set_name].cer:.3f})" for run in runs]
+        fastest = min((run.tallies[set_name].median_seconds for run in peers), default=None)
+        lines.append(f"| {set_name} | {len(tally.seconds)} | " + " | ".join(cells)
+                     + f" | {ratio(tally.median_seconds, fastest)} |")
+    fastest_total = min((run.total_seconds for run in peers), default=None)
+    lines.append(f"| total time, all images (s) | {sum(len(t.seconds) for t in service.tallies.values())} | "
+                 + " | ".join(f"{run.total_seconds:.1f}" for run in runs)
+                 + f" | {ratio(service.total_seconds, fastest_total)} |")
+    lightest = min((run.peak_mb for run in peers), default=None)
+    lines.append("| peak memory per process (MB) | | " + " | ".join(f"{run.peak_mb:.0f}" for run in runs)
+                 + f" | {ratio(service.peak_mb, lightest)} |")
+    for count in service.throughput:
+        best = max((run.throughput.get(count, 0) for run in peers), default=None)
+        lines.append(f"| throughput, {count} clients (images/s) | | "
+                     + " | ".join(f"{run.throughput.get(count, float('nan')):.3f}" for run in runs)
+                     + f" | {ratio(service.throughput[count], best)} |")
+    lines += [
+        "",
+        f"Throughput: the same mix for every engine; a peer runs {processes} processes (as many as the "
+        "service's workers), each client waits for a free one.",
+        f"Service overhead (HTTP, form, PNG decode, layout, JSON; end-to-end minus detection and recognition): "
+        f"median {statistics.median(service.overhead_ms):.0f} ms per image, "
+        f"share of end-to-end {statistics.median(service.overhead_share):.3f}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS), help="comma-separated: " + ",".join(dev_sets.SETS))
+    parser.add_argument("--limit", type=int, help="at most N images per set")
+    parser.add_argument("--data-root", default=str(dev_sets.DATA_ROOT), help="folder holding the shared data sets")
+    parser.add_argument("--peers", default=",".join(ISOLATED), help="comma-separated: " + ",".join(ISOLATED))
+    parser.add_argument("--clients", default="1,2,4", help="client counts for throughput")
+    parser.add_argument("--throughput-images", type=int, default=24, help="images in the throughput mix")
+    parser.add_argument("--cls", action="store_true", help="classifiers on for every engine")
+    args = parser.parse_args(argv)
+    set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
+    unknown = [name for name in set_names if name not in dev_sets.SETS]
+    if unknown:
+        parser.error(f"unknown sets {unknown}; choose from {list(dev_sets.SETS)}")
+    peer_keys = [name.strip() for name in args.peers.split(",") if name.strip()]
+    clients = [int(count) for count in args.clients.split(",")]
+
+    def progress(line):
+        print(line, file=sys.stderr, flush=True)
+
+    started_load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    started = time.perf_counter()
+    samples = load_samples(set_names, Path(args.data_root), args.limit)
+    mix = throughput_mix(samples, args.throughput_images)
+    service, workers = measure_service(samples, mix, clients, args.cls, progress)
+    runs = [service]
+    for key in peer_keys:
+        runs.append(measure_peer(key, samples, mix, clients, workers, args.cls, progress))
+
+    limit = f"at most {args.limit} images per set" if args.limit else "every image of each set"
+    print(f"{limit}; classifiers {'on' if args.cls else 'off'} for every engine; one client unless noted; "
+          f"{len(mix)} images in the throughput mix; {time.perf_counter() - started:.0f} s in all")
+    print(conditions(runs, workers, started_load))
+    print()
+    print(format_tables(runs, workers))
+    for run in runs:
+        if run.errors:
+            print(f"{run.name}: {len(run.errors)} images failed, first: {run.errors[0]}")
 
 
 if __name__ == "__main__":
