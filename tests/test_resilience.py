@@ -1,7 +1,8 @@
 """Real gunicorn under load, overload, a killed worker and a hung engine call; loopback only.
 
-Each scenario prints its figures (run with ``-s`` to see them). The load test
-runs for the 3 minutes the issue asks for; the others for under a minute each.
+Each scenario prints its figures, after the machine's conditions (run with ``-s``
+to see them: README, Robustness quotes them). The load test runs for 3 minutes;
+the others for under a minute each.
 """
 
 import json
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from app.config import Config
+from tests.bench.conditions import conditions
 from tests.hostile_inputs import encode, text_image, upload
 from tests.load import (
     Probe,
@@ -71,6 +73,11 @@ def warm_up(base_url, probes, pids):
         rss, elapsed = now, time.monotonic() - started
         if (settled and elapsed >= WARM_UP_SECONDS[0]) or elapsed >= WARM_UP_SECONDS[1]:
             return outcomes, rss, elapsed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_conditions():
+    print("\n" + conditions("gunicorn"))
 
 
 @pytest.fixture(scope="module")
