@@ -39,7 +39,8 @@ def post(client, data, name="document.pdf", **fields):
 
 
 def box(location):
-    return (location["left"], location["top"], location["left"] + location["width"], location["top"] + location["height"])
+    left, top = location["left"], location["top"]
+    return left, top, left + location["width"], top + location["height"]
 
 
 @pytest.fixture(scope="module")

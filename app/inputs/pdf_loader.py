@@ -342,7 +342,8 @@ def _image(obj, max_pixels, index, position):
     area = max(0.0, right.value - left.value) * max(0.0, top.value - bottom.value)
     dpi = POINTS_PER_INCH * math.sqrt(pixels / area) if area > 0 and pixels else 0.0
     matrix = pdfium_c.FS_MATRIX()
-    upright = bool(pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)) and matrix.b == matrix.c == 0 and matrix.a > 0 and matrix.d > 0
+    has_matrix = bool(pdfium_c.FPDFPageObj_GetMatrix(obj, matrix))
+    upright = has_matrix and matrix.b == matrix.c == 0 and matrix.a > 0 and matrix.d > 0
     bounds = (left.value, bottom.value, right.value, top.value)
     return _Image(pixels, area, dpi, bounds, position, upright)
 

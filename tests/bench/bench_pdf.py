@@ -25,7 +25,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
 
@@ -34,7 +33,13 @@ from PIL import Image
 
 from tests import pdf_documents as pdf
 from tests import sroie
-from tests.sroie import Scores, bounding_box, character_error_rate, ground_truth, receipt_ids
+from tests.sroie import (
+    Scores,
+    bounding_box,
+    character_error_rate,
+    ground_truth,
+    receipt_ids,
+)
 
 OCR = "/api/v1/image/ocr"
 SCAN_DPI = 200

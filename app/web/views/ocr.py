@@ -9,8 +9,8 @@ from app.document.result import build_result
 from app.document.schemas import ocr_result_schema, ocr_result_schema_without_location
 from app.inputs.documents import opened_pages
 from app.inputs.url_fetcher import fetch_image
-from app.web.admission import admitted, on_engine
 from app.recognition.engine import Recognition
+from app.web.admission import admitted, on_engine
 from app.web.errors import ServiceUnavailableError
 from app.web.request_form import parse_ocr_form
 
