@@ -19,6 +19,7 @@ import statistics
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -135,7 +136,7 @@ class PdfPage:
         at 150 or 300), and that alone moved the engine's reading of a receipt by
         2.7% CER.
         """
-        with _PDFIUM:
+        with _pdfium_until(self._deadline):
             page = _load_page(self._document, self._index)
             try:
                 if self._scan_object is not None:
@@ -168,7 +169,7 @@ class LoadedPdf:
 def load_pdf(data, settings):
     """Open ``data`` and decide how each of its first ``max_pages`` pages is read."""
     _check_inflated_content(data)
-    with _PDFIUM:
+    with _pdfium_until(settings.deadline):
         document = _open(data)
         try:
             frame_count = len(document)
@@ -182,6 +183,18 @@ def load_pdf(data, settings):
             document.close()
             raise
     return LoadedPdf(document, pages, frame_count)
+
+
+@contextmanager
+def _pdfium_until(deadline):
+    """Hold the PDFium lock; a request still waiting for it at its deadline gives up (504)."""
+    wait = deadline - time.monotonic()
+    if not _PDFIUM.acquire(timeout=-1 if math.isinf(wait) else max(0.0, wait)):
+        raise _past_deadline()
+    try:
+        yield
+    finally:
+        _PDFIUM.release()
 
 
 def _open(data):
