@@ -40,7 +40,8 @@ def recognize():
     g.image_bytes = len(data)
     deadline = g.admitted_at + config["REQUEST_DEADLINE"]
     with opened_pages(data, config, force_ocr=ocr_request.force_ocr, deadline=deadline) as loaded:
-        g.image_pixels = sum(page.width * page.height for page in loaded.pages)
+        # Pixels the engine reads: a page read from its text layer is never rendered.
+        g.image_pixels = sum(page.width * page.height for page in loaded.pages if page.source == "ocr")
         decoded = time.perf_counter()
         recognitions, render_seconds = [], 0.0
         for page in loaded.pages:
