@@ -70,7 +70,8 @@ MAX_INFLATED_CONTENT = 64 * 1024 * 1024
 STREAM_DICTIONARY_WINDOW = 4096
 
 _PDFIUM = threading.RLock()
-_STREAM_START = re.compile(rb"\bstream\r?\n")
+# No \b: a word boundary makes the scan of a 2.5 MB file 150 ms instead of 1 ("endstream" is skipped below).
+_STREAM_START = re.compile(rb"stream\r?\n")
 _OBJECT_START = re.compile(rb"\bobj\b")
 _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _FLATE = re.compile(rb"/(FlateDecode|Fl)\b")
@@ -220,6 +221,8 @@ def _check_inflated_content(data):
     """
     budget = MAX_INFLATED_CONTENT
     for match in _STREAM_START.finditer(data):
+        if data[match.start() - 1:match.start()].isalpha():
+            continue  # the end of "endstream", or part of a longer word
         window = data[max(0, match.start() - STREAM_DICTIONARY_WINDOW):match.start()]
         objects = list(_OBJECT_START.finditer(window))
         dictionary = window[objects[-1].end():] if objects else window
