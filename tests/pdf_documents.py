@@ -95,7 +95,9 @@ class PdfWriter:
         if self._cjk_font is None:
             data = CJK_FONT.read_bytes()
             buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-            self._cjk_font = pdfium_c.FPDFText_LoadFont(self.document, buffer, len(data), pdfium_c.FPDF_FONT_TRUETYPE, True)
+            self._cjk_font = pdfium_c.FPDFText_LoadFont(
+                self.document, buffer, len(data), pdfium_c.FPDF_FONT_TRUETYPE, True
+            )
             if not self._cjk_font:
                 raise RuntimeError(f"PDFium could not load {CJK_FONT}")
         return self._cjk_font
@@ -290,7 +292,8 @@ def javascript_pdf():
     """Opens with a JavaScript action (and has a form field calculated by script); the text must still read."""
     return one_page_pdf(
         text_content("INVOICE"),
-        catalog_extra=b"/OpenAction << /S /JavaScript /JS (app.alert\\('hi'\\); this.submitForm\\('http://169.254.169.254/'\\);) >> "
+        catalog_extra=b"/OpenAction << /S /JavaScript "
+        b"/JS (app.alert\\('hi'\\); this.submitForm\\('http://169.254.169.254/'\\);) >> "
         b"/Names << /JavaScript << /Names [(x) << /S /JavaScript /JS (while\\(true\\){}) >>] >> >>",
     )
 

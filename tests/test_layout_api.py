@@ -179,6 +179,8 @@ def test_receipt_result_fields_agree(receipt_results, receipt_id):
             "width": result["image"]["width"],
             "height": result["image"]["height"],
             "orientation": 0,
+            "source": "ocr",
+            "dpi": None,
             "words_result_start": 0,
             "words_result_num": len(result["words_result"]),
             "location": result["pages"][0]["location"],

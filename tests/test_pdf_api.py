@@ -6,7 +6,10 @@ recognised; a mixed document is read page by page, each its own way.
 """
 
 import base64
+import functools
 import io
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -36,7 +39,8 @@ def post(client, data, name="document.pdf", **fields):
 
 
 def box(location):
-    return (location["left"], location["top"], location["left"] + location["width"], location["top"] + location["height"])
+    left, top = location["left"], location["top"]
+    return left, top, left + location["width"], top + location["height"]
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +189,25 @@ def test_gunicorn_reads_a_mixed_pdf_and_survives_hostile_ones(tmp_path):
         assert process.poll() is None
     # The one worker answered them all: none was replaced.
     assert log.read_text().count("Booting worker") == 1
+
+
+def test_a_pdf_is_read_from_a_url(engine, tmp_path):
+    """Served by a loopback server the config allows."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    (tmp_path / "invoice.pdf").write_bytes(pdf.born_digital_pdf())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = TestConfig()
+        config.URL_ALLOWLIST = ["127.0.0.1/32"]
+        config.URL_ALLOWED_PORTS = [server.server_port]
+        client = create_app(config, engine=engine).test_client()
+        answer = client.post(OCR, data={"url": f"http://127.0.0.1:{server.server_port}/invoice.pdf"})
+    finally:
+        server.shutdown()
+    assert answer.status_code == 200
+    assert [line["words"] for line in answer.get_json()["lines"]] == BORN_DIGITAL_LINES

@@ -23,8 +23,8 @@ def test_pdf_benchmark_prints_its_tables(tmp_path, capsys, monkeypatch):
     bench_pdf.main(["--receipts", "1", "--runs", "1", "--no-memory", "--dataset", str(tmp_path)])
 
     out = capsys.readouterr().out
-    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")]
-                                              for line in out.splitlines() if line.startswith("| ") and "---" not in line)}
+    table_lines = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table_lines)}
     text_layer, ocr = rows["text layer"], rows["OCR of the rendered pages"]
     # The text layer gives back exactly what was written, and only the text layer is read.
     assert float(text_layer[0]) == 0 and text_layer[3] == "text_layer" and ocr[3] == "ocr"

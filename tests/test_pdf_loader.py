@@ -5,6 +5,7 @@ and on the pixels PDFium renders for them.
 """
 
 import io
+import threading
 import time
 
 import numpy as np
@@ -121,3 +122,25 @@ def test_rendering_stops_at_the_deadline():
 def test_pages_beyond_the_limit_are_counted_not_read():
     with load_pdf(pdf.many_pages_pdf(3000), settings(max_pages=4)) as document:
         assert document.frame_count == 3000 and len(document.pages) == 4
+
+
+def test_a_request_waiting_for_pdfium_past_its_deadline_gives_up():
+    """PDFium runs one call at a time per worker; a request does not wait for it forever."""
+    from app.inputs import pdf_loader
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold_pdfium():
+        with pdf_loader._PDFIUM:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_pdfium)
+    holder.start()
+    held.wait(10)
+    try:
+        with pytest.raises(DeadlineExceededError):
+            read(pdf.born_digital_pdf(), deadline=time.monotonic() + 0.3)
+    finally:
+        release.set()
+        holder.join()

@@ -12,7 +12,7 @@ from tests.test_page_browser import answer_shown, browser, live_server, page, sa
 pytestmark = pytest.mark.slow
 
 
-def test_a_mixed_pdf_shows_each_page_with_its_boxes(page, tmp_path):
+def test_a_mixed_pdf_shows_each_page_with_its_boxes(page, tmp_path):  # noqa: F811 (the imported fixture)
     path = tmp_path / "mixed.pdf"
     path.write_bytes(pdf.mixed_pdf())
     result = upload(page, path)

@@ -19,6 +19,7 @@ import statistics
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -69,7 +70,8 @@ MAX_INFLATED_CONTENT = 64 * 1024 * 1024
 STREAM_DICTIONARY_WINDOW = 4096
 
 _PDFIUM = threading.RLock()
-_STREAM_START = re.compile(rb"\bstream\r?\n")
+# No \b: a word boundary makes the scan of a 2.5 MB file 150 ms instead of 1 ("endstream" is skipped below).
+_STREAM_START = re.compile(rb"stream\r?\n")
 _OBJECT_START = re.compile(rb"\bobj\b")
 _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _FLATE = re.compile(rb"/(FlateDecode|Fl)\b")
@@ -135,7 +137,7 @@ class PdfPage:
         at 150 or 300), and that alone moved the engine's reading of a receipt by
         2.7% CER.
         """
-        with _PDFIUM:
+        with _pdfium_until(self._deadline):
             page = _load_page(self._document, self._index)
             try:
                 if self._scan_object is not None:
@@ -168,7 +170,7 @@ class LoadedPdf:
 def load_pdf(data, settings):
     """Open ``data`` and decide how each of its first ``max_pages`` pages is read."""
     _check_inflated_content(data)
-    with _PDFIUM:
+    with _pdfium_until(settings.deadline):
         document = _open(data)
         try:
             frame_count = len(document)
@@ -182,6 +184,18 @@ def load_pdf(data, settings):
             document.close()
             raise
     return LoadedPdf(document, pages, frame_count)
+
+
+@contextmanager
+def _pdfium_until(deadline):
+    """Hold the PDFium lock; a request still waiting for it at its deadline gives up (504)."""
+    wait = deadline - time.monotonic()
+    if not _PDFIUM.acquire(timeout=-1 if math.isinf(wait) else max(0.0, wait)):
+        raise _past_deadline()
+    try:
+        yield
+    finally:
+        _PDFIUM.release()
 
 
 def _open(data):
@@ -207,6 +221,8 @@ def _check_inflated_content(data):
     """
     budget = MAX_INFLATED_CONTENT
     for match in _STREAM_START.finditer(data):
+        if data[match.start() - 1:match.start()].isalpha():
+            continue  # the end of "endstream", or part of a longer word
         window = data[max(0, match.start() - STREAM_DICTIONARY_WINDOW):match.start()]
         objects = list(_OBJECT_START.finditer(window))
         dictionary = window[objects[-1].end():] if objects else window
@@ -342,7 +358,8 @@ def _image(obj, max_pixels, index, position):
     area = max(0.0, right.value - left.value) * max(0.0, top.value - bottom.value)
     dpi = POINTS_PER_INCH * math.sqrt(pixels / area) if area > 0 and pixels else 0.0
     matrix = pdfium_c.FS_MATRIX()
-    upright = bool(pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)) and matrix.b == matrix.c == 0 and matrix.a > 0 and matrix.d > 0
+    has_matrix = bool(pdfium_c.FPDFPageObj_GetMatrix(obj, matrix))
+    upright = has_matrix and matrix.b == matrix.c == 0 and matrix.a > 0 and matrix.d > 0
     bounds = (left.value, bottom.value, right.value, top.value)
     return _Image(pixels, area, dpi, bounds, position, upright)
 

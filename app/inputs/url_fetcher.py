@@ -232,7 +232,7 @@ def _open(target, settings, deadline):
                 target.path,
                 headers={
                     "Host": target.host_header,
-                    "Accept": "image/*",
+                    "Accept": "image/*, application/pdf",
                     # Compressed bodies could inflate past the byte cap in one read.
                     "Accept-Encoding": "identity",
                     "User-Agent": "ocr-service",

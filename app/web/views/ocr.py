@@ -9,8 +9,8 @@ from app.document.result import build_result
 from app.document.schemas import ocr_result_schema, ocr_result_schema_without_location
 from app.inputs.documents import opened_pages
 from app.inputs.url_fetcher import fetch_image
-from app.web.admission import admitted, on_engine
 from app.recognition.engine import Recognition
+from app.web.admission import admitted, on_engine
 from app.web.errors import ServiceUnavailableError
 from app.web.request_form import parse_ocr_form
 
@@ -40,7 +40,8 @@ def recognize():
     g.image_bytes = len(data)
     deadline = g.admitted_at + config["REQUEST_DEADLINE"]
     with opened_pages(data, config, force_ocr=ocr_request.force_ocr, deadline=deadline) as loaded:
-        g.image_pixels = sum(page.width * page.height for page in loaded.pages)
+        # Pixels the engine reads: a page read from its text layer is never rendered.
+        g.image_pixels = sum(page.width * page.height for page in loaded.pages if page.source == "ocr")
         decoded = time.perf_counter()
         recognitions, render_seconds = [], 0.0
         for page in loaded.pages:
