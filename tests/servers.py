@@ -12,6 +12,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# A scanned receipt (tests/data/deploy/README.md), for tests that need one real OCR request.
+RECEIPT = ROOT / "tests" / "data" / "deploy" / "receipt.jpg"
 
 
 def free_port():
@@ -69,3 +71,9 @@ def running_gunicorn(workers=1, env=None, log_path=None, ready_timeout=120, read
                 process.wait()
         if log_path:
             log.close()
+
+
+def post_receipt(base_url, receipt=RECEIPT, timeout=120):
+    """POST a receipt to the OCR endpoint as a multipart upload."""
+    with open(receipt, "rb") as image:
+        return requests.post(f"{base_url}/api/v1/image/ocr", files={"file": image}, timeout=timeout)

@@ -1,4 +1,4 @@
-"""The container files, checked without a Docker engine (none runs here).
+"""The container files, checked without building (tests/test_container.py builds and runs the image).
 
 deploy/Dockerfile is linted by hadolint and parsed; its build steps are Makefile
 targets, run here for real where they need no network; its HEALTHCHECK command
@@ -35,15 +35,27 @@ def instructions(dockerfile, name):
     return [item["value"] for item in dockerfile.structure if item["instruction"] == name]
 
 
+def run_options(run):
+    """The --options of a RUN step (--mount=...), and the command after them."""
+    words = shlex.split(run)
+    options = [word for word in words if word.startswith("--")]
+    return options, run.split(options[-1], 1)[1] if options else run
+
+
 def make_targets(dockerfile):
     """Each `make ...` command line of the RUN steps, as argument lists."""
     commands = []
     for run in instructions(dockerfile, "RUN"):
-        for command in re.split(r"&&|\|\||;", run):
+        for command in re.split(r"&&|\|\||;", run_options(run)[1]):
             words = shlex.split(command)
             if words and words[0] == "make":
                 commands.append(words[1:])
     return commands
+
+
+def makefile_variable(name):
+    (value,) = re.findall(rf"^{name} :?= (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    return value.strip()
 
 
 def test_hadolint_finds_nothing():
@@ -53,8 +65,35 @@ def test_hadolint_finds_nothing():
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
-def test_image_is_python_3_11_slim(dockerfile):
-    assert dockerfile.baseimage.startswith("python:3.11-slim")
+def test_image_is_debian_12_with_its_python_3_11(dockerfile):
+    assert dockerfile.baseimage == "debian:bookworm-slim"
+    (apt,) = [run for run in instructions(dockerfile, "RUN") if "apt-get install" in run]
+    assert "python3 " in apt and "python3-venv" in apt
+    (install,) = [words for words in make_targets(dockerfile) if words[0] == "install"]
+    assert "PYTHON=python3.11" in install
+
+
+def test_make_base_image_makes_the_image_the_dockerfile_starts_from(dockerfile):
+    """Where no registry is reachable, `make base-image` imports it under the FROM name."""
+    name = f"docker.io/library/{dockerfile.baseimage}"
+    assert makefile_variable("BASE_IMAGE") == name
+    recipe = " ".join(make_dry_run(["base-image"]))
+    assert "mmdebstrap --quiet --variant=minbase bookworm" in recipe
+    assert re.search(rf"import .* build/debian-bookworm\.tar {re.escape(name)}\b", recipe)
+
+
+def test_the_install_step_takes_the_wheelhouse_make_fills_and_only_it(dockerfile):
+    (run,) = [run for run in instructions(dockerfile, "RUN") if "make install" in run]
+    options, _ = run_options(run)
+    (mount,) = options
+    fields = dict(field.split("=", 1) for field in mount.removeprefix("--mount=").split(","))
+    assert fields["type"] == "bind"  # bound for the step: the wheels never land in a layer
+    assert fields["source"] == makefile_variable("WHEELHOUSE_DIR")
+    assert not ignored(f"{fields['source']}/pip-26.3-py3-none-any.whl")
+    (install,) = [words for words in make_targets(dockerfile) if words[0] == "install"]
+    assert f"WHEELHOUSE={fields['target']}" in install
+    (pip_install,) = [line for line in make_dry_run(install) if "-r .venv/requirements.txt" in line]
+    assert f"--no-index --find-links {fields['target']}" in pip_install
 
 
 def test_service_runs_as_a_user_of_its_own(dockerfile):
@@ -113,7 +152,8 @@ def test_model_steps_bake_the_models_without_network(dockerfile, tmp_path):
             make = ["make", "--old-file=.venv/.installed", *words]
             subprocess.run(make, cwd=ROOT, env=env, check=True, capture_output=True)
     baked = sorted(path.name for path in models.glob("*/*"))
-    assert baked == ["inference.onnx", "inference.onnx", "inference.yml", "inference.yml"]
+    # Detection and recognition with their inference.yml, and the line-orientation classifier.
+    assert baked == ["inference.onnx"] * 3 + ["inference.yml"] * 2
     assert "OCR_MODEL_CACHE_DIR" in dockerfile.envs
 
 

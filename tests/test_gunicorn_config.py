@@ -12,14 +12,12 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-import requests
 from gunicorn.config import Config as GunicornConfig
 
 from app.config import Config
-from tests.servers import ROOT, running_gunicorn
+from tests.servers import ROOT, post_receipt, running_gunicorn
 
 CONFIG_FILE = ROOT / "deploy" / "gunicorn.conf.py"
-RECEIPT = ROOT / "tests" / "data" / "deploy" / "receipt.jpg"
 GRACEFUL_TIMEOUT = 30
 
 # Every environment variable the file reads: (variable, gunicorn setting, value set, value expected).
@@ -145,11 +143,6 @@ def test_readme_documents_every_variable():
 # --- Stopping: real gunicorn, SIGTERM to the master ------------------------------
 
 
-def post_receipt(base_url):
-    with open(RECEIPT, "rb") as image:
-        return requests.post(f"{base_url}/api/v1/image/ocr", files={"file": image}, timeout=120)
-
-
 def stop(process):
     """SIGTERM to the master, as `docker stop` sends it; the seconds until it exited."""
     started = time.monotonic()
@@ -178,12 +171,11 @@ def test_an_idle_service_stops_at_once(tmp_path):
 def test_a_request_in_flight_finishes_before_the_service_stops(tmp_path):
     log = tmp_path / "gunicorn.log"
     env = {"OCR_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT)}
-    with running_gunicorn(workers=1, env=env, log_path=log) as (process, base_url):
-        with ThreadPoolExecutor(1) as pool:
-            answer = pool.submit(post_receipt, base_url)
-            time.sleep(1.0)  # the receipt takes seconds on the engine
-            seconds = stop(process)
-            response = answer.result()
+    with running_gunicorn(workers=1, env=env, log_path=log) as (process, base_url), ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(post_receipt, base_url)
+        time.sleep(1.0)  # the receipt takes seconds on the engine
+        seconds = stop(process)
+        response = answer.result()
     assert response.status_code == 200 and response.json()["words_result_num"] > 0
     assert process.returncode == 0 and seconds < GRACEFUL_TIMEOUT
     lines = log.read_text().splitlines()

@@ -103,7 +103,11 @@ def prepare_model(model, cache_dir, inference_config):
     """Copy ``model`` into its own directory under ``cache_dir`` beside its inference.yml."""
     target = verified_model_path(model, cache_dir).parent
     config = {"Global": {"model_name": model.model_name}, **inference_config}
-    _atomic_write(target / "inference.yml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    inference_yml = target / "inference.yml"
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    # Unchanged files are left alone: the container bakes them into a read-only root.
+    if not inference_yml.is_file() or inference_yml.read_text(encoding="utf-8") != text:
+        _atomic_write(inference_yml, text)
     return PreparedModel(model.model_name, str(target))
 
 
