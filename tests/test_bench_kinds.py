@@ -82,6 +82,14 @@ def test_measure_ignores_reading_order_and_how_lines_are_cut():
     assert score_image(cut_and_shuffled, TRUTH).edits == 0
 
 
+def test_measure_reads_a_turned_line_along_its_own_direction():
+    # A line turned by 20 degrees: its right end is higher than its left.
+    turned = [[10, 100], [200, 31], [207, 50], [17, 119]]
+    prediction = [("TOTAL AMOUNT: 31.00", turned, 0.9)]
+
+    assert score_image(prediction, [("TOTAL AMOUNT: 31.00", turned)]).edits == 0
+
+
 def test_measure_gives_each_word_to_the_box_it_lies_on():
     words = [("TOTAL", quad(10, 10, 100, 30)), ("31.00", quad(110, 10, 200, 30))]  # truth at word level
     one_segment = [("TOTAL 31.00", quad(10, 10, 200, 30), 0.9)]
