@@ -4,7 +4,8 @@ Each predicted segment is cut into words (whitespace tokens; each word gets the
 slice of the segment's box its characters take up) and each word is given to the
 truth box it lies on: the one that covers the largest share of the word's area,
 or, when none overlaps it, none. Per truth box the words given to it are joined
-in reading order (rows top to bottom, left to right within a row) and compared
+in reading order (rows top to bottom, left to right within a row, along the truth
+box's own top edge so a turned page's lines keep their order) and compared
 with the truth text by edit distance, after NFKC folding (full-width forms become
 ASCII), case folding and removing all whitespace. A truth that covers the whole
 image (screenshots, whose truth has no boxes) gives no geometry to order by:
@@ -123,11 +124,23 @@ def assign_words(predictions, truth):
     return given
 
 
-def reading_order(pieces):
-    """Join pieces in rows top to bottom (a row: pieces overlapping vertically by half), left to right."""
+def reading_order(pieces, truth_polygon):
+    """Join pieces in rows top to bottom (a row: pieces overlapping vertically by half), left to right.
+
+    Rows and columns are taken along the truth box's own top edge, so the words of
+    one line on a turned page stay in order.
+    """
+    corners = np.asarray(truth_polygon, dtype=np.float64).reshape(-1, 2)
+    along = corners[1] - corners[0]
+    along = along / (np.linalg.norm(along) or 1.0)
+    across = np.array([-along[1], along[0]])
     rows = []
-    for word, quad in sorted(pieces, key=lambda p: _bounds(p[1])[1]):
-        left, top, _, bottom = _bounds(quad)
+    placed = []
+    for word, quad in pieces:
+        points = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+        u, v = points @ along, points @ across
+        placed.append((v.min(), v.max(), u.min(), word))
+    for top, bottom, left, word in sorted(placed, key=lambda p: p[0]):
         for row in rows:
             overlap = min(bottom, row["bottom"]) - max(top, row["top"])
             if overlap > 0.5 * min(bottom - top, row["bottom"] - row["top"]):
@@ -165,8 +178,8 @@ def score_image(predictions, truth, whole_image=False):
     """Score one image's predictions [(text, polygon, score)] against truth [(text, polygon)]."""
     edits = characters = boxes_read = 0
     given = assign_words(predictions, truth)
-    for (truth_text, _), pieces in zip(truth, given):
-        read = truth_order(pieces, truth_text) if whole_image else reading_order(pieces)
+    for (truth_text, truth_polygon), pieces in zip(truth, given):
+        read = truth_order(pieces, truth_text) if whole_image else reading_order(pieces, truth_polygon)
         expected = normalise(truth_text)
         box_edits = Levenshtein.distance(normalise(read), expected)
         edits += box_edits
