@@ -1,5 +1,7 @@
 """Smoke test of tests/bench/bench_accuracy.py on three receipts, so the benchmark cannot rot."""
 
+import os
+
 import pytest
 
 from tests.bench import bench_accuracy
@@ -11,7 +13,8 @@ def test_accuracy_benchmark_prints_every_engine_on_three_receipts(capsys):
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("3 receipts of sroie-dev")
-    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[3:])}
+    assert lines[1].startswith(f"{os.cpu_count()} cores, load average ")
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[4:])}
     assert list(rows) == ["this service", "RapidOCR", "Tesseract"]
     for cells in rows.values():
         cer, word_f1, line_f1, seconds, ratio, turned_cer, turned_word_f1, turned_line_f1 = cells

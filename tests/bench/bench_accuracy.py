@@ -1,8 +1,9 @@
 """Accuracy benchmark: this service against RapidOCR and Tesseract on the SROIE dev receipts.
 
-Every receipt is read upright by each engine, and once more turned by 90, 180 or
-270 degrees (in turn) with the engine's own orientation handling switched on:
-``enable_cls`` here, RapidOCR's text-line classifier, Tesseract's ``--psm 1``.
+Every receipt is read upright by each engine with every classifier off, and once
+more turned by 90, 180 or 270 degrees (in turn) with every engine's own orientation
+handling switched on: ``enable_cls`` here, RapidOCR's text-line classifier,
+Tesseract's ``--psm 1``. Engines are tests/bench/peers.py's adapters.
 
     .venv/bin/python -m tests.bench.bench_accuracy [--limit N] [--engines service,rapidocr]
 
@@ -17,17 +18,13 @@ turned with the image).
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
-import numpy as np
 
 from app.recognition.orientation import turn_image, turn_points
+from tests.bench.peers import PEERS, conditions, open_peer
 from tests.sroie import (
     SROIE,
     Scores,
@@ -38,6 +35,7 @@ from tests.sroie import (
 )
 
 ROTATIONS = (90, 180, 270)
+ENGINES = ("service", "rapidocr", "tesseract")
 
 
 @dataclass
@@ -49,82 +47,10 @@ class Reading:
     seconds: float
 
 
-class ServiceReader:
-    """This service's recognition path, in-process: the endpoint's engine and reading order."""
-
-    name = "this service"
-
-    def __init__(self, engine=None):
-        if engine is None:
-            from app.config import Config
-            from app.recognition.engine import OcrEngine
-
-            config = Config()
-            engine = OcrEngine({name: getattr(config, name) for name in dir(config) if name.isupper()})
-            engine.warm_up()
-        self.engine = engine
-
-    def read(self, pixels, path, rotated):
-        from app.document.layout import reading_order
-
-        started = time.perf_counter()
-        segments = reading_order(self.engine.recognize(pixels, enable_cls=rotated).segments)
-        seconds = time.perf_counter() - started
-        return Reading([s.text for s in segments], [bounding_box(s.polygon) for s in segments], seconds)
-
-
-class RapidOcrReader:
-    """RapidOCR's default pipeline (its text-line classifier is on by default)."""
-
-    name = "RapidOCR"
-
-    def __init__(self):
-        from rapidocr import RapidOCR
-
-        self.ocr = RapidOCR(params={"Global.log_level": "error"})
-        self.ocr(np.full((64, 256, 3), 255, dtype=np.uint8))
-
-    def read(self, pixels, path, rotated):
-        started = time.perf_counter()
-        output = self.ocr(pixels)
-        seconds = time.perf_counter() - started
-        if output.boxes is None or output.txts is None:
-            return Reading([], [], seconds)
-        return Reading(list(output.txts), [bounding_box(b) for b in output.boxes], seconds)
-
-
-class TesseractReader:
-    """Tesseract 5 (English) through its command line and TSV output, as a user runs it."""
-
-    name = "Tesseract"
-
-    def __init__(self):
-        version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=True)
-        self.version = version.stdout.split()[1]
-
-    def read(self, pixels, path, rotated):
-        with tempfile.TemporaryDirectory() as folder:
-            if rotated:
-                path = str(Path(folder) / "rotated.png")
-                cv2.imwrite(path, pixels)
-            command = ["tesseract", str(path), "-", "-l", "eng", "--psm", "1" if rotated else "3", "tsv"]
-            started = time.perf_counter()
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            seconds = time.perf_counter() - started
-        lines = {}
-        for row in output.splitlines()[1:]:
-            cells = row.split("\t")
-            if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
-                continue
-            left, top, width, height = (int(v) for v in cells[6:10])
-            line = lines.setdefault(tuple(cells[1:5]), [[], [left, top, left + width, top + height]])
-            line[0].append(cells[11].strip())
-            box = line[1]
-            box[:] = [min(box[0], left), min(box[1], top), max(box[2], left + width), max(box[3], top + height)]
-        return Reading([" ".join(words) for words, _ in lines.values()], [tuple(b) for _, b in lines.values()], seconds)
-
-
-READERS = {"service": ServiceReader, "rapidocr": RapidOcrReader, "tesseract": TesseractReader}
+def read(peer, pixels):
+    """One image through a tests/bench/peers.py adapter, as texts, boxes and the engine's own time."""
+    segments = peer.read(pixels)
+    return Reading([text for text, _, _ in segments], [bounding_box(p) for _, p, _ in segments], peer.seconds)
 
 
 @dataclass
@@ -138,26 +64,35 @@ class Tally(Scores):
         self.seconds.append(reading.seconds)
 
 
-def run(readers, ids, rotated=True, progress=None):
-    """Read every receipt with every reader; return {reader name: (upright Tally, turned Tally)}."""
-    tallies = {reader.name: (Tally(), Tally()) for reader in readers}
-    for index, receipt_id in enumerate(ids):
-        path = receipt_path(receipt_id)
-        pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        height, width = pixels.shape[:2]
-        truth = ground_truth(receipt_id)
-        boxes = [line.box for line in truth]
-        angle = ROTATIONS[index % len(ROTATIONS)]
-        turned = turn_image(pixels, angle)
-        turned_boxes = [bounding_box(turn_points(line.polygon, angle, width, height)) for line in truth]
-        for reader in readers:
-            upright, turned_tally = tallies[reader.name]
-            upright.add_reading(reader.read(pixels, path, rotated=False), truth, boxes)
-            if rotated:
-                turned_tally.add_reading(reader.read(turned, path, rotated=True), truth, turned_boxes)
-        if progress:
-            progress(f"{index + 1}/{len(ids)} {receipt_id}")
-    return tallies
+def run(engines, ids, rotated=True, progress=None):
+    """Read every receipt with every engine; return ({engine name: (upright Tally, turned Tally)}, peers).
+
+    Upright receipts are read with every classifier off, turned ones with every
+    classifier on, so both sides of each comparison do the same work.
+    """
+    tallies, opened = {}, []
+    for turned_pass in (False, True) if rotated else (False,):
+        peers = [open_peer(key, cls=turned_pass) for key in engines]
+        opened += peers
+        try:
+            for index, receipt_id in enumerate(ids):
+                pixels = cv2.imread(str(receipt_path(receipt_id)), cv2.IMREAD_COLOR)
+                height, width = pixels.shape[:2]
+                truth = ground_truth(receipt_id)
+                boxes = [line.box for line in truth]
+                if turned_pass:
+                    angle = ROTATIONS[index % len(ROTATIONS)]
+                    pixels = turn_image(pixels, angle)
+                    boxes = [bounding_box(turn_points(line.polygon, angle, width, height)) for line in truth]
+                for peer in peers:
+                    tally = tallies.setdefault(peer.name, (Tally(), Tally()))[1 if turned_pass else 0]
+                    tally.add_reading(read(peer, pixels), truth, boxes)
+                if progress:
+                    progress(f"{'turned' if turned_pass else 'upright'} {index + 1}/{len(ids)} {receipt_id}")
+        finally:
+            for peer in peers:
+                peer.close()
+    return tallies, opened
 
 
 def format_table(tallies, peer="RapidOCR"):
@@ -185,13 +120,16 @@ def format_table(tallies, peer="RapidOCR"):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, help="read only the first N receipts")
-    parser.add_argument("--engines", default="service,rapidocr,tesseract", help="comma-separated: " + ",".join(READERS))
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: " + ",".join(PEERS))
     parser.add_argument("--no-turned", action="store_true", help="skip the turned-receipt columns")
     args = parser.parse_args(argv)
     ids = receipt_ids()[: args.limit]
-    readers = [READERS[name.strip()]() for name in args.engines.split(",") if name.strip()]
-    tallies = run(readers, ids, rotated=not args.no_turned, progress=lambda line: print(line, file=sys.stderr))
-    print(f"{len(ids)} receipts of {SROIE.name}; 2 shared cores, medians over receipts")
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    tallies, peers = run(engines, ids, rotated=not args.no_turned,
+                         progress=lambda line: print(line, file=sys.stderr))
+    print(f"{len(ids)} receipts of {SROIE.name}; medians over receipts; upright: every engine's classifiers off, "
+          "turned: every engine's classifiers on")
+    print(conditions(peers))
     print(format_table(tallies))
 
 

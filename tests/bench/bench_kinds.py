@@ -1,7 +1,7 @@
 """Every kind of image, every engine, one measure: this service against its peers on the dev sets.
 
-    .venv/bin/python -m tests.bench.bench_kinds [--sets a,b] [--engines a,b] [--limit N]
-        [--data-root DIR] [--cls]
+    .venv/bin/python -m tests.bench.bench_kinds [--sets a,b] [--engines a,b]
+        [--limit N[,set=N...]] [--data-root DIR] [--cls]
 
 Sets are tests/bench/dev_sets.py's (scanned receipts and forms, English pages,
 screenshots, cropped street words, phone photos of receipts and forms, rendered
@@ -19,26 +19,46 @@ average, versions, each engine's peak memory) are printed from the machine.
 
 import argparse
 import os
-import platform
 import sys
 import time
 
 from tests.bench import dev_sets
-from tests.bench.kind_metrics import PEER_READS_WORDS, SetTally, empty_where_peer_reads, score_image
-from tests.bench.peers import PEERS, open_peer
+from tests.bench.kind_metrics import (
+    PEER_READS_WORDS,
+    SetTally,
+    empty_where_peer_reads,
+    score_image,
+)
+from tests.bench.peers import PEERS, conditions, open_peer
 
 SERVICE = "this service"
 
 
-def run(peers, set_names, data_root, limit, progress=None):
+def parse_limits(text):
+    """``"4,scene-words-dev=50"`` -> (4, {"scene-words-dev": 50}): a default and per-set limits."""
+    default, per_set = None, {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        name, _, value = item.rpartition("=")
+        if name and name not in dev_sets.SETS:
+            raise ValueError(f"unknown set {name!r} in --limit")
+        if name:
+            per_set[name] = int(value)
+        else:
+            default = int(value)
+    return default, per_set
+
+
+def run(peers, set_names, data_root, limits, progress=None):
     """{set name: {engine name: SetTally}}, every engine reading the same images in turn."""
+    default, per_set = limits
     results = {}
     for set_name in set_names:
         tallies = {peer.name: SetTally() for peer in peers}
-        for index, sample in enumerate(dev_sets.load(set_name, data_root, limit)):
+        for index, sample in enumerate(dev_sets.load(set_name, data_root, per_set.get(set_name, default))):
             for peer in peers:
                 predictions = peer.read(sample.image, sample.language)
-                tallies[peer.name].add(score_image(predictions, sample.truth, sample.whole_image), peer.seconds)
+                tallies[peer.name].add(score_image(predictions, sample.truth, sample.whole_image), peer.seconds,
+                                       sample.name)
             if progress:
                 progress(f"{set_name} {index + 1} {sample.name}")
         results[set_name] = tallies
@@ -59,7 +79,7 @@ def format_table(results):
             cer = f"{tally.cer:.3f}"
             if len(tallies) > 1 and tally.cer == best:
                 cer = f"**{cer}**"
-            against = str(empty_where_peer_reads(service, peers)) if tally is service and peers else "-"
+            against = str(len(empty_where_peer_reads(service, peers))) if tally is service and peers else "-"
             rows.append(
                 f"| {set_name} | {len(tally.seconds)} | {name} | {cer} | {tally.read_share:.1%} | {tally.empty} "
                 f"| {against} | {tally.median_seconds:.2f} |"
@@ -67,24 +87,11 @@ def format_table(results):
     return "\n".join(rows)
 
 
-def conditions(peers):
-    """What the numbers were measured on, read from the machine."""
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    engines = "; ".join(
-        f"{peer.name} {peer.version}" + (f" (peak RSS {peer.peak_mb:.0f} MB)" if peer.peak_mb else "")
-        for peer in peers
-    )
-    return (
-        f"{os.cpu_count()} cores, load average {load} (1/5/15 min), Python {platform.python_version()}, "
-        f"{platform.machine()}; engines: {engines}"
-    )
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", default=",".join(dev_sets.SETS), help="comma-separated: " + ",".join(dev_sets.SETS))
     parser.add_argument("--engines", default=",".join(PEERS), help="comma-separated: " + ",".join(PEERS))
-    parser.add_argument("--limit", type=int, help="at most N images per set")
+    parser.add_argument("--limit", help="at most N images per set; 'N,set=M' gives a set its own limit")
     parser.add_argument("--data-root", default=str(dev_sets.DATA_ROOT), help="folder holding the shared data sets")
     parser.add_argument("--cls", action="store_true", help="every engine with its orientation classifier on")
     args = parser.parse_args(argv)
@@ -92,22 +99,33 @@ def main(argv=None):
     unknown = [name for name in set_names if name not in dev_sets.SETS]
     if unknown:
         parser.error(f"unknown sets {unknown}; choose from {list(dev_sets.SETS)}")
+    try:
+        limits = parse_limits(args.limit)
+    except ValueError as error:
+        parser.error(str(error))
     peers = [open_peer(name.strip(), cls=args.cls) for name in args.engines.split(",") if name.strip()]
+    load_before = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     started = time.perf_counter()
     try:
-        results = run(peers, set_names, args.data_root, args.limit, lambda line: print(line, file=sys.stderr))
+        results = run(peers, set_names, args.data_root, limits, lambda line: print(line, file=sys.stderr))
     finally:
         for peer in peers:
             peer.close()
-    limit = f"at most {args.limit} images per set" if args.limit else "every image of each set"
+    limit = f"images per set: at most {args.limit}" if args.limit else "every image of each set"
     print(
         f"{limit}; classifiers {'on' if args.cls else 'off'} for every engine; "
         f"'nothing, peer read': this service read nothing where a peer read >= {PEER_READS_WORDS} words; "
-        f"{time.perf_counter() - started:.0f} s in all"
+        f"{time.perf_counter() - started:.0f} s in all, load average {load_before} at the start"
     )
     print(conditions(peers))
     print()
     print(format_table(results))
+    for set_name, tallies in results.items():
+        service = tallies.get(SERVICE)
+        peers_of_set = [t for name, t in tallies.items() if name != SERVICE]
+        if service and peers_of_set and empty_where_peer_reads(service, peers_of_set):
+            print(f"{set_name}: this service read nothing, a peer read text: "
+                  + ", ".join(empty_where_peer_reads(service, peers_of_set)))
     for peer in peers:
         if peer.errors:
             print(f"{peer.name}: {len(peer.errors)} images failed, first: {peer.errors[0]}")

@@ -4,7 +4,8 @@ Each predicted segment is cut into words (whitespace tokens; each word gets the
 slice of the segment's box its characters take up) and each word is given to the
 truth box it lies on: the one that covers the largest share of the word's area,
 or, when none overlaps it, none. Per truth box the words given to it are joined
-in reading order (rows top to bottom, left to right within a row) and compared
+in reading order (rows top to bottom, left to right within a row, along the truth
+box's own top edge so a turned page's lines keep their order) and compared
 with the truth text by edit distance, after NFKC folding (full-width forms become
 ASCII), case folding and removing all whitespace. A truth that covers the whole
 image (screenshots, whose truth has no boxes) gives no geometry to order by:
@@ -17,6 +18,7 @@ engine read nothing; and, for this service, images where it read nothing but a
 peer read at least three words.
 """
 
+import re
 import statistics
 import unicodedata
 from dataclasses import dataclass, field
@@ -57,18 +59,10 @@ def split_words(text, polygon):
     runs along the top and bottom edges in proportion to printed character widths.
     """
     quad = np.asarray(polygon, dtype=np.float64).reshape(4, 2)
-    widths = [_width(c) for c in text]
-    total = sum(widths) or 1.0
-    words, position, start = [], 0.0, None
-    for index, character in enumerate(text + " "):
-        if character.isspace():
-            if start is not None:
-                words.append((text[start:index], start_position / total, position / total))
-                start = None
-        elif start is None:
-            start, start_position = index, position
-        if index < len(text):
-            position += widths[index]
+    # offsets[i]: printed width of text[:i]
+    offsets = np.concatenate([[0.0], np.cumsum([_width(c) for c in text])])
+    total = offsets[-1] or 1.0
+    words = [(m.group(), offsets[m.start()] / total, offsets[m.end()] / total) for m in re.finditer(r"\S+", text)]
     top_left, top_right, bottom_right, bottom_left = quad
     pieces = []
     for word, a, b in words:
@@ -130,11 +124,23 @@ def assign_words(predictions, truth):
     return given
 
 
-def reading_order(pieces):
-    """Join pieces in rows top to bottom (a row: pieces overlapping vertically by half), left to right."""
+def reading_order(pieces, truth_polygon):
+    """Join pieces in rows top to bottom (a row: pieces overlapping vertically by half), left to right.
+
+    Rows and columns are taken along the truth box's own top edge, so the words of
+    one line on a turned page stay in order.
+    """
+    corners = np.asarray(truth_polygon, dtype=np.float64).reshape(-1, 2)
+    along = corners[1] - corners[0]
+    along = along / (np.linalg.norm(along) or 1.0)
+    across = np.array([-along[1], along[0]])
     rows = []
-    for word, quad in sorted(pieces, key=lambda p: _bounds(p[1])[1]):
-        left, top, right, bottom = _bounds(quad)
+    placed = []
+    for word, quad in pieces:
+        points = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+        u, v = points @ along, points @ across
+        placed.append((v.min(), v.max(), u.min(), word))
+    for top, bottom, left, word in sorted(placed, key=lambda p: p[0]):
         for row in rows:
             overlap = min(bottom, row["bottom"]) - max(top, row["top"])
             if overlap > 0.5 * min(bottom - top, row["bottom"] - row["top"]):
@@ -172,8 +178,8 @@ def score_image(predictions, truth, whole_image=False):
     """Score one image's predictions [(text, polygon, score)] against truth [(text, polygon)]."""
     edits = characters = boxes_read = 0
     given = assign_words(predictions, truth)
-    for (truth_text, _), pieces in zip(truth, given):
-        read = truth_order(pieces, truth_text) if whole_image else reading_order(pieces)
+    for (truth_text, truth_polygon), pieces in zip(truth, given):
+        read = truth_order(pieces, truth_text) if whole_image else reading_order(pieces, truth_polygon)
         expected = normalise(truth_text)
         box_edits = Levenshtein.distance(normalise(read), expected)
         edits += box_edits
@@ -195,8 +201,9 @@ class SetTally:
     empty: int = 0
     seconds: list = field(default_factory=list)
     words: list = field(default_factory=list)  # words read, per image, in set order
+    names: list = field(default_factory=list)  # the images, in set order
 
-    def add(self, image_score, seconds):
+    def add(self, image_score, seconds, name=""):
         self.edits += image_score.edits
         self.characters += image_score.characters
         self.boxes += image_score.boxes
@@ -204,6 +211,7 @@ class SetTally:
         self.empty += image_score.words == 0
         self.seconds.append(seconds)
         self.words.append(image_score.words)
+        self.names.append(name)
 
     @property
     def cer(self):
@@ -219,9 +227,9 @@ class SetTally:
 
 
 def empty_where_peer_reads(service, peers):
-    """Images the service read nothing on while some peer read at least PEER_READS_WORDS words."""
-    return sum(
-        1
+    """Names of the images the service read nothing on while some peer read at least PEER_READS_WORDS words."""
+    return [
+        service.names[index]
         for index, words in enumerate(service.words)
         if words == 0 and any(peer.words[index] >= PEER_READS_WORDS for peer in peers)
-    )
+    ]

@@ -51,7 +51,14 @@ def peer_folder(distribution):
 
 
 def install_peers():
-    """Install each Python peer, without its dependencies (all pinned already), into its own folder."""
+    """Install each Python peer, without its dependencies, into its own folder; their dependencies
+    that the service's pins do not bring (setup.cfg's "bench" extra, less the peers) into the environment."""
+    from deploy.requirements import requirements
+
+    dependencies = [line for line in set(requirements(["bench"])) - set(requirements())
+                    if line.split("==")[0].strip().lower() not in ISOLATED]
+    if dependencies:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *sorted(dependencies)], check=True)
     for distribution in ISOLATED:
         folder = peer_folder(distribution)
         if (folder / ".installed").is_file():
@@ -70,7 +77,12 @@ def embedded_model_paths():
 
     rapidocrlite is given every path so it reads the same weights and downloads nothing.
     """
-    from app.recognition.models import DETECTION, RECOGNITION, TEXTLINE_ORIENTATION, sha256_of
+    from app.recognition.models import (
+        DETECTION,
+        RECOGNITION,
+        TEXTLINE_ORIENTATION,
+        sha256_of,
+    )
 
     folder = peer_folder("rapidocr") / "rapidocr" / "models"  # RapidOCR 3.10's wheel, as the service's
     paths = {}
@@ -95,7 +107,8 @@ def embedded_model_paths():
 
 
 class ServiceEngine:
-    """What the endpoint runs: app.recognition.engine.OcrEngine with the app's default config."""
+    """What the endpoint runs: app.recognition.engine.OcrEngine with the app's default config,
+    segments in the endpoint's reading order."""
 
     name = "this service"
 
@@ -110,7 +123,9 @@ class ServiceEngine:
         self.version = _git_version()
 
     def read(self, image, language):
-        segments = self.engine.recognize(image, enable_cls=self.cls).segments
+        from app.document.layout import reading_order
+
+        segments = reading_order(self.engine.recognize(image, enable_cls=self.cls).segments)
         return [(s.text, np.asarray(s.polygon).tolist(), float(s.score)) for s in segments]
 
 
@@ -205,7 +220,7 @@ def serve(key, cls):
         started = time.perf_counter()
         try:
             segments, error = engine.read(image, language), None
-        except Exception as exc:  # reported to the parent, which shows it; the worker keeps serving
+        except Exception as exc:  # noqa: BLE001 - reported to the parent; the worker keeps serving
             segments, error = [], f"{type(exc).__name__}: {exc}"
         seconds = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -261,11 +276,17 @@ class WorkerPeer:
         self.process.wait(timeout=60)
 
 
+TESSERACT_LANGUAGES = {"en": "eng", "zh": "chi_sim+eng"}
+
+
 class TesseractPeer:
-    """Tesseract 5 through its command line and TSV output (words), ``eng`` or ``chi_sim+eng``."""
+    """Tesseract 5 through its command line and TSV output, ``eng`` or ``chi_sim+eng``.
+
+    Its words are joined into its own lines (box: the words' union), as the other
+    engines report lines.
+    """
 
     name = "Tesseract"
-    LANGUAGES = {"en": "eng", "zh": "chi_sim+eng"}
 
     def __init__(self, cls=False):
         output = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=True)
@@ -279,22 +300,31 @@ class TesseractPeer:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "image.png"
             cv2.imwrite(str(path), image)
-            command = ["tesseract", str(path), "-", "-l", self.LANGUAGES[language],
+            command = ["tesseract", str(path), "-", "-l", TESSERACT_LANGUAGES[language],
                        "--psm", "1" if self.cls else "3", "tsv"]
             started = time.perf_counter()
-            run = subprocess.run(command, capture_output=True, text=True)
+            run = subprocess.run(command, capture_output=True, text=True, check=False)
             self.seconds = time.perf_counter() - started
         if run.returncode:
             self.errors.append(run.stderr.strip()[-200:])
             return []
-        segments = []
+        lines = {}
         for row in run.stdout.splitlines()[1:]:
             cells = row.split("\t")
             if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
                 continue
             left, top, width, height = (int(v) for v in cells[6:10])
-            polygon = [[left, top], [left + width, top], [left + width, top + height], [left, top + height]]
-            segments.append((cells[11].strip(), polygon, max(0.0, float(cells[10])) / 100))
+            line = lines.setdefault(tuple(cells[1:5]), {"words": [], "box": [left, top, left + width, top + height],
+                                                        "scores": []})
+            line["words"].append(cells[11].strip())
+            line["scores"].append(max(0.0, float(cells[10])) / 100)
+            box = line["box"]
+            box[:] = [min(box[0], left), min(box[1], top), max(box[2], left + width), max(box[3], top + height)]
+        segments = []
+        for line in lines.values():
+            left, top, right, bottom = line["box"]
+            polygon = [[left, top], [right, top], [right, bottom], [left, bottom]]
+            segments.append((" ".join(line["words"]), polygon, sum(line["scores"]) / len(line["scores"])))
         return segments
 
     def close(self):
@@ -309,6 +339,23 @@ def open_peer(key, cls=False):
     if key == "tesseract":
         return TesseractPeer(cls)
     return WorkerPeer(key, cls)
+
+
+def conditions(peers):
+    """What the numbers were measured on, read from the machine: cores, load, versions, peak memory."""
+    import platform
+
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    peaks = {}
+    for peer in peers:  # an engine opened more than once (classifiers off, then on) is listed once
+        peaks[(peer.name, peer.version)] = max(peaks.get((peer.name, peer.version)) or 0, peer.peak_mb or 0)
+    engines = "; ".join(
+        f"{name} {version}" + (f" (peak RSS {peak:.0f} MB)" if peak else "") for (name, version), peak in peaks.items()
+    )
+    return (
+        f"{os.cpu_count()} cores, load average {load} (1/5/15 min), Python {platform.python_version()}; "
+        f"engines: {engines}"
+    )
 
 
 def main(argv=None):
