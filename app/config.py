@@ -86,12 +86,16 @@ def granted_memory_mb(cgroup_root=CGROUP_ROOT, proc_root=PROC_ROOT):
 def default_workers(cores, memory_mb):
     """The worker count when OCR_WORKERS is unset: one per granted core, as many as memory holds.
 
-    workers = max(1, min(cores, (memory_mb - RESERVED_MB) // WORKER_PEAK_MB))
+        workers = max(1, min(cores, (memory_mb - RESERVED_MB) // WORKER_PEAK_MB))
+        threads per worker (OCR_INFERENCE_THREADS) = cores, each model run taking
+            only the cores idle at that moment (app/recognition/inference_sessions.py)
 
-    One worker per core: a model run takes the cores idle at that moment
-    (app/recognition/inference_sessions.py), so a lone client still gets every
-    core, and one wide process uses a big machine badly (README, Performance).
-    Measured on 1 and 2 cores only; more workers than cores was never faster.
+    So a lone client gets every core and as many clients as workers get one core
+    each. One process per core because ONNX Runtime's threads within one run
+    scale worse than separate processes (reported on a 16-core host: four 4-thread
+    processes read 1.7 times as many receipts as one 16-thread process). Measured
+    here on 1 and 2 cores only (tests/bench/bench_service.py --scaling); that one
+    worker per core stays best beyond 2 cores is not measured.
     """
     if memory_mb is None:
         return max(1, cores)

