@@ -98,7 +98,7 @@ base-image: ## Make the image's base (Debian 12 minbase) with mmdebstrap, unless
 			--change 'CMD ["bash"]' build/debian-bookworm.tar $(BASE_IMAGE) \
 		&& rm build/debian-bookworm.tar; }
 
-image: wheelhouse base-image ## Build the container image $(IMAGE) from deploy/Dockerfile, offline
+image: wheelhouse base-image ## Build the container image (ocr-service) from deploy/Dockerfile without registry or index
 	$(CONTAINER) build $(CONTAINER_BUILD_FLAGS) --pull=never -f deploy/Dockerfile -t $(IMAGE) .
 
 clean: ## Remove the virtual environment and caches

@@ -30,7 +30,8 @@ from tests.containers import (
 )
 from tests.servers import ROOT, post_receipt, running_gunicorn
 
-pytestmark = pytest.mark.slow
+# The first test builds the image: about 8 minutes on a clean 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 FIGURES = ROOT / "test-artifacts" / "container.json"
 # Above OCR_GRACEFUL_TIMEOUT (30 s), as docker-compose.yml's stop_grace_period.

@@ -110,6 +110,7 @@ def nginx_entries(access_log):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # builds the image if no earlier test did: minutes on a clean machine
 def test_killing_a_replica_mid_run_costs_only_its_requests_in_flight(tmp_path):
     skip_unless_podman_runs()
     build_image()

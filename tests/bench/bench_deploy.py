@@ -1,10 +1,11 @@
-"""Deployment benchmark: what nginx (deploy/nginx.conf) and /metrics cost in front of real gunicorn.
+"""Deployment benchmark: what nginx (deploy/nginx.conf) or the container image cost against plain gunicorn.
 
-Run: ``.venv/bin/python -m tests.bench.bench_deploy [--receipts 20] [--probes 200] [--data-root DIR]``.
-One gunicorn (deploy/gunicorn.conf.py, one worker) and one nginx in the same run;
-each request is sent straight to gunicorn and through nginx, alternating which
-goes first, and the table gives medians, p90 and the ratio. The receipts are the
-first ``--receipts`` of DIR/sroie-dev (default ../shared/datasets).
+Run: ``.venv/bin/python -m tests.bench.bench_deploy [--receipts 20] [--probes 200] [--container] [--data-root DIR]``.
+One gunicorn (deploy/gunicorn.conf.py, one worker) and, in the same run, either nginx in
+front of it or (``--container``) the image of `make image` run read-only with one worker;
+each request is sent to both, alternating which goes first, and the table gives medians,
+p90 and the ratio. The receipts are the first ``--receipts`` of DIR/sroie-dev (default
+../shared/datasets).
 """
 
 import argparse
@@ -17,6 +18,13 @@ from pathlib import Path
 import requests
 
 from tests.bench.conditions import conditions
+from tests.containers import (
+    build_image,
+    container_processes,
+    memory_mb,
+    running_container,
+    wait_until_healthy,
+)
 from tests.servers import running_gunicorn
 from tests.sroie import SROIE, receipt_ids, receipt_path
 from tests.test_nginx import NGINX, running_nginx
@@ -66,14 +74,53 @@ def row(label, direct, proxied, scale, unit):
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
+def podman_version():
+    return subprocess.run(["podman", "--version"], capture_output=True, text=True, check=False).stdout.strip() or "no podman"
+
+
+def container_against_host(receipts):
+    """The image (read-only, one worker) against gunicorn on the host, in the same run."""
+    build_seconds, size = build_image()
+    with tempfile.TemporaryDirectory() as directory:
+        env = {"OCR_MODEL_CACHE_DIR": str(Path(directory) / "models")}
+        with (
+            running_gunicorn(workers=1, env=env) as (host, host_url),
+            running_container("ocr-bench", env={"OCR_WORKERS": "1"}) as (name, container_url),
+        ):
+            healthy = wait_until_healthy(name, container_url)
+            targets = {"host": host_url, "container": container_url}
+            for base_url in targets.values():
+                timed(post_receipt(base_url, receipts[0]))
+            ocr = compare(
+                {name: lambda i, u=url: post_receipt(u, receipts[i]) for name, url in targets.items()},
+                len(receipts),
+            )
+            workers = subprocess.run(["pgrep", "-P", str(host.pid)], capture_output=True, text=True, check=True)
+            host_worker = int(workers.stdout.split()[0])
+            _, container_worker = container_processes(name)
+            peaks = [memory_mb(host_worker, "VmHWM"), memory_mb(container_worker, "VmHWM")]
+
+    print(f"the image of `make image` against gunicorn on the host (1 worker each), {len(receipts)} receipts")
+    print(conditions() + f", {podman_version()}")
+    print("| measure | host | container | ratio | p90 host | p90 container | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(row("OCR of a receipt", ocr["host"], ocr["container"], 1000, "ms"))
+    print(f"| peak RSS of the worker (MB) | {peaks[0]:.0f} | {peaks[1]:.0f} | {peaks[1] / peaks[0]:.3f} | | | |")
+    print(f"image {size / 1e6:.0f} MB; make image {build_seconds:.1f} s (layer cache as found); healthy after {healthy:.1f} s")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receipts", type=int, default=20)
     parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--container", action="store_true", help="compare the container image with the host instead")
     parser.add_argument("--data-root", type=Path, default=SROIE.parent, help="folder holding sroie-dev/")
     args = parser.parse_args(argv)
     root = args.data_root / SROIE.name
     receipts = [receipt_path(rid, root) for rid in receipt_ids(root)[: args.receipts]]
+    if args.container:
+        container_against_host(receipts)
+        return
 
     with tempfile.TemporaryDirectory() as directory:
         env = {"OCR_MODEL_CACHE_DIR": str(Path(directory) / "models")}
