@@ -239,7 +239,7 @@ def test_service_errors_pass_through_unchanged(stack):
 
 
 @pytest.mark.slow
-def test_gunicorn_stopped_gives_json_502(tmp_path):
+def test_gunicorn_stopped_gives_json_503(tmp_path):
     # A gunicorn of its own (no engine needed) so stopping it spoils no other test.
     with running_gunicorn(workers=1, env={"OCR_LOAD_ENGINE": "0"}, ready_path="/healthz") as (process, gunicorn_url):
         with running_nginx(gunicorn_url.removeprefix("http://"), tmp_path / "nginx") as nginx_url:
@@ -247,6 +247,6 @@ def test_gunicorn_stopped_gives_json_502(tmp_path):
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
             answer = requests.get(nginx_url + "/healthz", headers={"X-Request-ID": "after-stop"}, timeout=10)
-            assert_json_error(answer, 502, "SERVICE_UNAVAILABLE")
+            assert_json_error(answer, 503, "SERVICE_UNAVAILABLE")
             assert answer.headers["X-Request-ID"] == "after-stop"
             assert answer.headers["Retry-After"] == "5"
