@@ -180,7 +180,8 @@ def peak_worker_mb(data, name, model_dir):
     from tests.bench.bench_service import peak_rss_mb, worker_processes
     from tests.servers import running_gunicorn
 
-    env = {"OCR_MODEL_CACHE_DIR": model_dir, "OCR_REQUEST_DEADLINE": str(DEADLINE)}
+    # A 40-megapixel image is one engine call that can outlast the worker timeout (120 s) when the machine is loaded.
+    env = {"OCR_MODEL_CACHE_DIR": model_dir, "OCR_REQUEST_DEADLINE": str(DEADLINE), "OCR_WORKER_TIMEOUT": str(int(DEADLINE))}
     with running_gunicorn(workers=1, env=env) as (process, base_url):
         answer = requests.post(f"{base_url}{OCR}", files={"file": (name, data)}, timeout=600)
         answer.raise_for_status()
