@@ -264,7 +264,7 @@ def pdf_cases():
         Case("pdf without pages", *upload(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF", "a.pdf"),
              415, "UNSUPPORTED_IMAGE", "pdf could not be read"),
         Case("pdf cut in half", *upload(invoice[: len(invoice) // 2], "a.pdf"), 415, "UNSUPPORTED_IMAGE", "complete file"),
-        Case("pdf with a password", *upload(pdf.encrypted_pdf(), "a.pdf"), 422, "PDF_ENCRYPTED", "password"),
+        Case("pdf with a password", *upload(pdf.encrypted_pdf(), "a.pdf"), 400, "PDF_ENCRYPTED", "password"),
         Case("pdf inside a zip", *upload(zip_of("invoice.pdf", invoice), "invoice.zip"), 415, "UNSUPPORTED_IMAGE",
              "zip archive"),
         Case("pdf with a broken xref", *upload(pdf.broken_xref_pdf()), 200, None, reads=WORD),

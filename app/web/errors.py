@@ -81,9 +81,13 @@ class UnsupportedImageError(ApiError):
 
 
 class EncryptedPdfError(ApiError):
-    """A PDF that needs a password: the format is served, this file cannot be opened."""
+    """A PDF that needs a password: the format is served, this file cannot be opened.
 
-    status = 422
+    400 like the other inputs the client must change, so the documented set of
+    statuses stays 400, 413, 415, 502, 503, 504.
+    """
+
+    status = 400
     code = "PDF_ENCRYPTED"
 
 
