@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_ROOT = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "var" / "bench-sets"
 # Bump when a generator changes, so cached images are made again.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
@@ -421,7 +421,8 @@ def chinese_page(index):
     poems = fortunes("tang300") + fortunes("song100")
     width = int(rng.integers(1000, 1300))
     page = PageWriter(width, int(width * 1.414), rng)
-    body = page.font(face, int(rng.integers(18, 34)))
+    # From small print (13 px, a dense newspaper or a low-resolution scan) to large type.
+    body = page.font(face, int(rng.integers(13, 34)))
     title_font = page.font(face, int(rng.integers(36, 54)))
     convert = to_traditional if script == "TC" else (lambda lines: lines)
     margin, y = int(width * 0.08), int(width * 0.07)
