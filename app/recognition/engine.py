@@ -81,7 +81,7 @@ class DetectionSettings:
     # The second pass looks this far around each line shorter than
     # min_text_height, in median line heights: lines the first pass missed sit
     # beside the ones it found.
-    small_text_border: float = 2.0
+    small_text_border: float = 3.0
     max_text_height: float = 96.0
     shrink_text_height: float = 48.0
     max_pixels: int = 3_000_000
