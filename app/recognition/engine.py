@@ -183,10 +183,12 @@ class DetectionSettings:
             if misfit < self.misfit(polygon, chosen_scale):
                 candidates.append((misfit, 1, polygon))
         kept = []
-        for _, _, polygon in sorted(candidates, key=lambda c: (c[0], c[1])):
-            if not any(_same_text(polygon, other, self.merge_overlap) for other in kept):
-                kept.append(polygon)
-        return kept
+        for _, source, polygon in sorted(candidates, key=lambda c: (c[0], c[1])):
+            # Boxes of one pass never replace each other: only the other pass's can.
+            if not any(_same_text(polygon, other, self.merge_overlap) for other_source, other in kept
+                       if other_source != source):
+                kept.append((source, polygon))
+        return [polygon for _, polygon in kept]
 
 
 @dataclass
@@ -590,11 +592,10 @@ def _same_text(first, second, overlap):
 
 
 def _overlap(first, second):
-    """The shared area of two boxes' bounding rectangles over the smaller one's area."""
-    (left1, top1), (right1, bottom1) = first.min(axis=0), first.max(axis=0)
-    (left2, top2), (right2, bottom2) = second.min(axis=0), second.max(axis=0)
-    shared = max(0.0, min(right1, right2) - max(left1, left2)) * max(0.0, min(bottom1, bottom2) - max(top1, top2))
-    smaller = min((right1 - left1) * (bottom1 - top1), (right2 - left2) * (bottom2 - top2))
+    """The shared area of two boxes over the smaller one's area (the boxes themselves, so tilted lines do not touch)."""
+    first, second = np.asarray(first, dtype=np.float32), np.asarray(second, dtype=np.float32)
+    shared, _ = cv2.intersectConvexConvex(first, second)
+    smaller = min(abs(cv2.contourArea(first)), abs(cv2.contourArea(second)))
     return shared / smaller if smaller > 0 else 0.0
 
 
