@@ -5,7 +5,8 @@ Each loader yields ``Sample``s: a BGR image and its truth as a list of (text,
 folder (``../shared/datasets`` beside the checkout; see its README). Two are made
 here, deterministically and cached under ``var/bench-sets`` (no image is tuned by
 hand): phone photos of the dev receipts and forms, and Chinese pages rendered
-from real Chinese text that Debian's ``fortunes-zh`` ships.
+from real Chinese text that Debian's ``fortunes-zh`` ships, clean, photographed
+and scanned at low resolution.
 
     .venv/bin/python -m tests.bench.dev_sets [--data-root DIR] [--sets a,b] [--limit N]
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_ROOT = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "var" / "bench-sets"
 # Bump when a generator changes, so cached images are made again.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
@@ -421,7 +422,8 @@ def chinese_page(index):
     poems = fortunes("tang300") + fortunes("song100")
     width = int(rng.integers(1000, 1300))
     page = PageWriter(width, int(width * 1.414), rng)
-    body = page.font(face, int(rng.integers(18, 34)))
+    # From small print (13 px, a dense newspaper or a low-resolution scan) to large type.
+    body = page.font(face, int(rng.integers(13, 34)))
     title_font = page.font(face, int(rng.integers(36, 54)))
     convert = to_traditional if script == "TC" else (lambda lines: lines)
     margin, y = int(width * 0.08), int(width * 0.07)
@@ -498,7 +500,7 @@ def chinese_page(index):
 
 
 # Pages per run: two scripts x four layouts, twice over in other fonts and sizes, and
-# photo-like copies of the first four.
+# photo-like and low-resolution scanned copies of the first four.
 CHINESE_PAGES = 16
 CHINESE_PHOTOS = 4
 
@@ -517,6 +519,30 @@ def chinese_photos(root):
         yield _cached("zh-photos", f"page-{index:02d}", make)
 
 
+def low_resolution_scan(image, truth, seed):
+    """A grey, low-resolution, noisy scan of a page (a fax or a cheap copier), truth scaled with it."""
+    rng = _seeded("scan", seed)
+    scale = rng.uniform(0.5, 0.65)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), rng.uniform(0.5, 0.8))
+    faded = 255 - (255 - small) * rng.uniform(0.65, 0.85)  # toner too light
+    noisy = faded + rng.normal(0, rng.uniform(5, 9), faded.shape)
+    _, encoded = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    scan = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+    scaled = [(text, (np.asarray(polygon) * scale).round(1).tolist()) for text, polygon in truth]
+    return scan, scaled
+
+
+def chinese_scans(root):
+    for index in range(CHINESE_PHOTOS):
+        def make(i=index):
+            image, truth = chinese_page(i)
+            return (*low_resolution_scan(image, truth, f"zh-page/{i}"), "zh")
+
+        yield _cached("zh-scans", f"page-{index:02d}", make)
+
+
 SETS = {
     "sroie-dev": sroie_receipts,
     "phone-receipts": phone_receipts,
@@ -527,6 +553,7 @@ SETS = {
     "scene-words-dev": scene_words,
     "zh-pages": chinese_pages,
     "zh-photos": chinese_photos,
+    "zh-scans": chinese_scans,
 }
 
 
