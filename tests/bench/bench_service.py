@@ -72,6 +72,7 @@ class EngineRun:
     tallies: dict = field(default_factory=dict)  # set name -> SetTally
     peak_mb: float = float("nan")
     throughput: dict = field(default_factory=dict)  # clients -> images per second
+    refused: dict = field(default_factory=dict)  # clients -> answers 503/504 (the service only)
     overhead_ms: list = field(default_factory=list)
     overhead_share: list = field(default_factory=list)
     errors: list = field(default_factory=list)
@@ -100,10 +101,11 @@ def throughput_mix(samples, count):
 
 
 def images_per_second(read, images, clients):
+    """Images read per second by ``clients`` concurrent callers; ``read`` returns False for a refusal."""
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(read, images))
-    return len(images) / (time.perf_counter() - started)
+        read_ok = list(pool.map(read, images))
+    return sum(read_ok) / (time.perf_counter() - started), read_ok.count(False)
 
 
 # The service -------------------------------------------------------------------
@@ -121,6 +123,17 @@ def post(base_url, png, cls):
     elapsed = time.perf_counter() - started
     answer.raise_for_status()
     return elapsed, answer.json()
+
+
+def served(base_url, png, cls):
+    """Whether the service read the image, or refused it as overloaded (503 busy, 504 deadline)."""
+    try:
+        post(base_url, png, cls)
+    except requests.HTTPError as error:
+        if error.response.status_code in (503, 504):
+            return False
+        raise
+    return True
 
 
 def segments_of(result):
@@ -155,7 +168,8 @@ def measure_service(samples, mix, clients, cls, progress):
                     tally.add(score_image(segments_of(result), sample.truth, sample.whole_image), seconds)
                     progress(f"{SERVICE}: {set_name} {sample.name} {seconds:.2f} s")
             for count in clients:
-                run.throughput[count] = images_per_second(lambda pair: post(base_url, pair[1], cls), mix, count)
+                run.throughput[count], run.refused[count] = images_per_second(
+                    lambda pair: served(base_url, pair[1], cls), mix, count)
                 progress(f"{SERVICE}: {count} clients {run.throughput[count]:.2f} images/s")
             run.peak_mb = max(peak_rss_mb(worker.pid) for worker in workers)
     return run, len(workers)
@@ -189,8 +203,9 @@ def measure_peer(key, samples, mix, clients, processes, cls, progress):
                     peer.read(pair[0].image, pair[0].language)
                 finally:
                     free.put(peer)
+                return True
 
-            run.throughput[count] = images_per_second(read, mix, count)
+            run.throughput[count], _ = images_per_second(read, mix, count)
             progress(f"{run.name}: {count} clients {run.throughput[count]:.2f} images/s")
         run.peak_mb = max(peer.peak_mb for peer in started)
         run.errors = [error for peer in started for error in peer.errors]
@@ -214,7 +229,7 @@ def measure_scaling(mix, worker_counts, cls, progress):
                 with tempfile.TemporaryDirectory() as folder:
                     with running_gunicorn(workers=workers, log_path=Path(folder) / "gunicorn.log") as (
                         process, base_url):
-                        rate = images_per_second(lambda pair: post(base_url, pair[1], cls), mix, workers)
+                        rate, _ = images_per_second(lambda pair: served(base_url, pair[1], cls), mix, workers)
                         peak = max(peak_rss_mb(child.pid) for child in psutil.Process(process.pid).children())
                 rows.append((cores, workers, rate, peak))
                 progress(f"scaling: {cores} cores, {workers} workers: {rate:.3f} images/s")
@@ -362,6 +377,8 @@ def format_tables(runs, processes):
         "",
         f"Throughput: the same mix for every engine; a peer runs {processes} processes (as many as the "
         "service's workers), each client waits for a free one.",
+        "Refused by the service as overloaded (503/504, not counted as read): "
+        + ", ".join(f"{count} clients {refused}" for count, refused in service.refused.items()) + ".",
         f"Service overhead (HTTP, form, PNG decode, layout, JSON; end-to-end minus detection and recognition): "
         f"median {statistics.median(service.overhead_ms):.0f} ms per image, "
         f"share of end-to-end {statistics.median(service.overhead_share):.3f}.",
