@@ -1,6 +1,6 @@
 """Smoke test of tests/bench/bench_accuracy.py on three receipts, so the benchmark cannot rot."""
 
-import os
+import re
 
 import pytest
 
@@ -14,7 +14,7 @@ def test_accuracy_benchmark_prints_every_engine_on_three_receipts(capsys):
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("3 receipts of sroie-dev")
-    assert lines[1].startswith(f"{os.cpu_count()} cores, load average ")
+    assert re.match(r"conditions: .*\d+ of \d+ cores usable; load average ", lines[1])
     rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[4:])}
     assert list(rows) == ["this service", "RapidOCR", "Tesseract"]
     for cells in rows.values():

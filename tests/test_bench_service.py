@@ -21,7 +21,7 @@ def test_service_benchmark_prints_every_figure_for_the_service_and_a_peer(capsys
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("at most 1 images per set; classifiers off for every engine")
-    assert "cores online" in lines[1]
+    assert "cores usable" in lines[1] and "granted" in lines[1]
     assert "load average" in lines[1] and "RapidOCR 3.10.0" in lines[1]
     rows = table_rows(lines)
     service_cell, peer_cell, ratio = rows["zh-pages"][1:]

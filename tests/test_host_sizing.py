@@ -4,7 +4,13 @@ import os
 
 import pytest
 
-from app.config import RESERVED_MB, WORKER_PEAK_MB, default_workers, granted_cores, granted_memory_mb
+from app.config import (
+    RESERVED_MB,
+    WORKER_PEAK_MB,
+    default_workers,
+    granted_cores,
+    granted_memory_mb,
+)
 
 GIB = 1024**3
 

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.recognition import inference_sessions
 from app.config import granted_cores
+from app.recognition import inference_sessions
 from app.recognition.inference_sessions import AdaptiveSession
 from tests.sroie import TEST_RECEIPTS, receipt_path
 

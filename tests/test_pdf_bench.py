@@ -32,4 +32,4 @@ def test_pdf_benchmark_prints_its_tables(tmp_path, capsys, monkeypatch):
     as_pdf, as_jpeg = rows["PDF pages"], rows["JPEGs"]
     # The scan inside the PDF is read exactly as the JPEG is.
     assert as_pdf[:3] == as_jpeg[:3] and float(as_pdf[0]) < 0.2
-    assert "1 receipts of" in out and "cores, load average" in out
+    assert "1 receipts of" in out and "cores usable; load average" in out

@@ -7,7 +7,14 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests import pdf_documents as pdf
-from tests.test_page_browser import answer_shown, browser, live_server, page, save_screenshot, upload  # noqa: F401
+from tests.test_page_browser import (  # noqa: F401
+    answer_shown,
+    browser,
+    live_server,
+    page,
+    save_screenshot,
+    upload,
+)
 
 pytestmark = pytest.mark.slow
 

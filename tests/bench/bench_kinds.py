@@ -95,10 +95,10 @@ def main(argv=None):
     parser.add_argument("--data-root", default=str(dev_sets.DATA_ROOT), help="folder holding the shared data sets")
     parser.add_argument("--cls", action="store_true", help="every engine with its orientation classifier on")
     args = parser.parse_args(argv)
-    set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
-    unknown = [name for name in set_names if name not in dev_sets.SETS]
-    if unknown:
-        parser.error(f"unknown sets {unknown}; choose from {list(dev_sets.SETS)}")
+    try:
+        set_names = dev_sets.parse_set_names(args.sets)
+    except ValueError as error:
+        parser.error(str(error))
     try:
         limits = parse_limits(args.limit)
     except ValueError as error:

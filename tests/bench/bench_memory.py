@@ -28,7 +28,14 @@ from app.document.layout import reading_order
 from app.recognition.engine import DetectionSettings, OcrEngine
 from tests.bench.conditions import conditions
 from tests.load import rss_mb
-from tests.sroie import SROIE, Scores, bounding_box, ground_truth, receipt_ids, receipt_path
+from tests.sroie import (
+    SROIE,
+    Scores,
+    bounding_box,
+    ground_truth,
+    receipt_ids,
+    receipt_path,
+)
 
 # Strips larger than any detection input: the whole input in one run.
 WHOLE_INPUT = 10**12

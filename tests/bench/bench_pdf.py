@@ -21,11 +21,8 @@
 import argparse
 import io
 import logging
-import os
-import platform
 import statistics
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import requests
@@ -33,6 +30,7 @@ from PIL import Image
 
 from tests import pdf_documents as pdf
 from tests import sroie
+from tests.bench.conditions import conditions
 from tests.sroie import (
     Scores,
     bounding_box,
@@ -202,14 +200,6 @@ def print_scanned(client, ids, dataset):
     print(f"CER difference {as_pdf.cer - as_jpeg.cer:+.4f}; PDF time {pdf_ms / jpeg_ms - 1:+.1%} against the JPEGs")
 
 
-def conditions():
-    names = ("paddleocr", "paddlex", "onnxruntime", "pypdfium2")
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in names)
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (f"{len(os.sched_getaffinity(0))} of {os.cpu_count()} cores, load average {load}; "
-            f"python {platform.python_version()}, {versions}")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--receipts", type=int, default=100, help="scanned receipts to read (default all 100; 0: none)")
@@ -258,7 +248,7 @@ def main(argv=None):
         print("| --- | --- | --- |")
         print(f"| {len(paths)}-page scanned PDF | {pdf_peak:.0f} | {pdf_total / 1000:.1f} |")
         print(f"| largest image accepted, {size[0]}x{size[1]} JPEG | {image_peak:.0f} | {image_total / 1000:.1f} |")
-    print(f"\n{conditions()}")
+    print(f"\n{conditions('pypdfium2')}")
     return 0
 
 

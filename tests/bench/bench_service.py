@@ -35,7 +35,6 @@ and the detection inputs (passes and their regions) and megapixels per image.
 
 import argparse
 import os
-import platform
 import queue
 import statistics
 import sys
@@ -46,12 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import onnxruntime
 import psutil
 import requests
 
 from app.config import granted_cores, granted_memory_mb
 from tests.bench import dev_sets
+from tests.bench.conditions import conditions as machine_conditions
 from tests.bench.kind_metrics import SetTally, score_image
 from tests.bench.peers import ISOLATED, _git_version, open_peer
 from tests.servers import running_gunicorn
@@ -334,13 +333,10 @@ def format_stages(results):
 
 
 def conditions(runs, workers, started_load):
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    memory = granted_memory_mb()
     versions = "; ".join(f"{run.name} {run.version}".strip() for run in runs)
     return (
-        f"{os.cpu_count()} cores online, {granted_cores()} granted, "
-        f"{memory / 1024:.1f} GB granted; load average (1/5/15 min) {started_load} at the start, {load} at the end; "
-        f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}; "
+        f"{machine_conditions()} at the end, {started_load} at the start; "
+        f"{granted_cores()} cores and {granted_memory_mb() / 1024:.1f} GB granted; "
         f"service workers {workers}" + (f"; engines: {versions}" if versions else "")
     )
 
@@ -399,10 +395,10 @@ def main(argv=None):
     parser.add_argument("--workers", default="1,2,4", help="worker counts for --scaling")
     parser.add_argument("--stages", action="store_true", help="CPU time of each engine stage, in this process")
     args = parser.parse_args(argv)
-    set_names = [name.strip() for name in args.sets.split(",") if name.strip()]
-    unknown = [name for name in set_names if name not in dev_sets.SETS]
-    if unknown:
-        parser.error(f"unknown sets {unknown}; choose from {list(dev_sets.SETS)}")
+    try:
+        set_names = dev_sets.parse_set_names(args.sets)
+    except ValueError as error:
+        parser.error(str(error))
     peer_keys = [name.strip() for name in args.peers.split(",") if name.strip()]
     clients = [int(count) for count in args.clients.split(",")]
 

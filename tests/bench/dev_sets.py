@@ -510,13 +510,18 @@ def chinese_pages(root):
         yield _cached("zh-pages", f"page-{index:02d}", lambda i=index: (*chinese_page(i), "zh"))
 
 
-def chinese_photos(root):
+def _chinese_variants(set_name, transform):
+    """The first CHINESE_PHOTOS pages, each passed through ``transform(image, truth, seed)``."""
     for index in range(CHINESE_PHOTOS):
         def make(i=index):
             image, truth = chinese_page(i)
-            return (*phone_photo(image, truth, f"zh-page/{i}"), "zh")
+            return (*transform(image, truth, f"zh-page/{i}"), "zh")
 
-        yield _cached("zh-photos", f"page-{index:02d}", make)
+        yield _cached(set_name, f"page-{index:02d}", make)
+
+
+def chinese_photos(root):
+    return _chinese_variants("zh-photos", phone_photo)
 
 
 def low_resolution_scan(image, truth, seed):
@@ -535,12 +540,7 @@ def low_resolution_scan(image, truth, seed):
 
 
 def chinese_scans(root):
-    for index in range(CHINESE_PHOTOS):
-        def make(i=index):
-            image, truth = chinese_page(i)
-            return (*low_resolution_scan(image, truth, f"zh-page/{i}"), "zh")
-
-        yield _cached("zh-scans", f"page-{index:02d}", make)
+    return _chinese_variants("zh-scans", low_resolution_scan)
 
 
 SETS = {
@@ -580,3 +580,12 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def parse_set_names(text):
+    """The set names of a comma-separated option; ValueError naming the unknown ones."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SETS]
+    if unknown:
+        raise ValueError(f"unknown sets {unknown}; choose from {list(SETS)}")
+    return names

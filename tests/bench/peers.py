@@ -29,6 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.bench.conditions import conditions as machine_conditions
+
 ROOT = Path(__file__).resolve().parents[2]
 PEERS_DIR = ROOT / "var" / "peers"
 # Distributions installed each into PEERS_DIR / <pin>; the pins live in setup.cfg
@@ -343,19 +345,13 @@ def open_peer(key, cls=False):
 
 def conditions(peers):
     """What the numbers were measured on, read from the machine: cores, load, versions, peak memory."""
-    import platform
-
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     peaks = {}
     for peer in peers:  # an engine opened more than once (classifiers off, then on) is listed once
         peaks[(peer.name, peer.version)] = max(peaks.get((peer.name, peer.version)) or 0, peer.peak_mb or 0)
     engines = "; ".join(
         f"{name} {version}" + (f" (peak RSS {peak:.0f} MB)" if peak else "") for (name, version), peak in peaks.items()
     )
-    return (
-        f"{os.cpu_count()} cores, load average {load} (1/5/15 min), Python {platform.python_version()}; "
-        f"engines: {engines}"
-    )
+    return f"{machine_conditions()}; engines: {engines}"
 
 
 def main(argv=None):
