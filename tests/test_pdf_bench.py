@@ -9,16 +9,14 @@ import shutil
 import pytest
 
 from tests import pdf_documents as pdf
-from tests import sroie
 from tests.bench import bench_pdf
 
 
 @pytest.mark.slow
-def test_pdf_benchmark_prints_its_tables(tmp_path, capsys, monkeypatch):
+def test_pdf_benchmark_prints_its_tables(tmp_path, capsys):
     for folder, suffix in (("img", ".jpg"), ("box", ".csv")):
         (tmp_path / folder).mkdir()
         shutil.copy(pdf.RECEIPT_JPEG.with_suffix(suffix), tmp_path / folder / f"019{suffix}")
-    monkeypatch.setattr(sroie, "SROIE", sroie.SROIE)  # the benchmark points it at --dataset
 
     bench_pdf.main(["--receipts", "1", "--runs", "1", "--no-memory", "--dataset", str(tmp_path)])
 

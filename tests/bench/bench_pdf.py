@@ -127,27 +127,27 @@ def scanned_pdf(paths):
     return writer.bytes()
 
 
-def scanned(client, ids):
+def scanned(client, ids, dataset):
     as_pdf, as_jpeg = Scores(), Scores()
     pdf_ms = pdf_decode_ms = jpeg_ms = jpeg_decode_ms = 0.0
     for start in range(0, len(ids), PAGES_PER_PDF):
         chunk = ids[start:start + PAGES_PER_PDF]
-        result = post(client, scanned_pdf([sroie.receipt_path(i) for i in chunk]), "receipts.pdf")
+        result = post(client, scanned_pdf([sroie.receipt_path(i, dataset) for i in chunk]), "receipts.pdf")
         pdf_ms += result["timing"]["total_ms"]
         pdf_decode_ms += result["timing"]["decode_ms"]
         for number, receipt_id in enumerate(chunk):
             items = [item for item in result["words_result"] if item["page"] == number]
-            add(as_pdf, items, receipt_id)
-            single = post(client, sroie.receipt_path(receipt_id).read_bytes(), f"{receipt_id}.jpg")
+            add(as_pdf, items, ground_truth(receipt_id, dataset))
+            single = post(client, sroie.receipt_path(receipt_id, dataset).read_bytes(), f"{receipt_id}.jpg")
             jpeg_ms += single["timing"]["total_ms"]
             jpeg_decode_ms += single["timing"]["decode_ms"]
-            add(as_jpeg, single["words_result"], receipt_id)
+            add(as_jpeg, single["words_result"], ground_truth(receipt_id, dataset))
     return as_pdf, as_jpeg, (pdf_ms, pdf_decode_ms), (jpeg_ms, jpeg_decode_ms)
 
 
-def add(scores, items, receipt_id):
+def add(scores, items, truth):
     boxes = [bounding_box([(p["x"], p["y"]) for p in item["vertexes_location"]]) for item in items]
-    scores.add([item["words"] for item in items], boxes, ground_truth(receipt_id))
+    scores.add([item["words"] for item in items], boxes, truth)
 
 
 def largest_image(paths, max_pixels, max_bytes):
@@ -188,7 +188,7 @@ def peak_worker_mb(data, name, model_dir):
 
 
 def print_scanned(client, ids, dataset):
-    as_pdf, as_jpeg, (pdf_ms, pdf_decode), (jpeg_ms, jpeg_decode) = scanned(client, ids)
+    as_pdf, as_jpeg, (pdf_ms, pdf_decode), (jpeg_ms, jpeg_decode) = scanned(client, ids, dataset)
     print(f"\nScanned: {len(ids)} receipts of {dataset.name}, {PAGES_PER_PDF} to a PDF at {SCAN_DPI} dpi, "
           "against posting each JPEG")
     print("| input | CER | word F1 | line F1 | total s | opening and rendering (decode_ms) share |")
@@ -207,8 +207,6 @@ def main(argv=None):
     parser.add_argument("--dataset", type=Path, default=sroie.SROIE, help="the SROIE dev folder (img/, box/)")
     parser.add_argument("--no-memory", action="store_true", help="skip the gunicorn peak-memory runs")
     args = parser.parse_args(argv)
-    # tests/sroie.py reads receipts and their ground truth from this folder.
-    sroie.SROIE = args.dataset
 
     from app import create_app
     from app.config import Config
@@ -222,9 +220,21 @@ def main(argv=None):
     engine = OcrEngine(settings)
     engine.warm_up()
     client = create_app(config, engine=engine).test_client()
-    # One JSON line per request on stdout would bury the tables.
-    logging.getLogger("app.web.request_log").setLevel(logging.WARNING)
+    # One JSON line per request on stdout would bury the tables; the level is put back
+    # afterwards, since the smoke test runs this in the test process.
+    request_log = logging.getLogger("app.web.request_log")
+    level = request_log.level
+    request_log.setLevel(logging.WARNING)
+    try:
+        run(client, config, settings, args)
+    finally:
+        request_log.setLevel(level)
+    print(f"\n{conditions('pypdfium2')}")
+    return 0
 
+
+def run(client, config, settings, args):
+    """Print the born-digital table, then the scanned one, then the peak memory."""
     rows, pages = born_digital(client, args.runs)
     ocr_ms = rows[1][2]
     print(f"Born-digital: {pages} pages, median of {args.runs} runs per path")
@@ -233,13 +243,13 @@ def main(argv=None):
     for label, cer, per_page, sources in rows:
         print(f"| {label} | {cer:.4f} | {per_page:.1f} | {ocr_ms / per_page:.1f}x | {sources} |")
 
-    ids = receipt_ids()[: args.receipts]
+    ids = receipt_ids(args.dataset)[: args.receipts]
     if ids:
         print_scanned(client, ids, args.dataset)
 
     if not args.no_memory:
         model_dir = settings["MODEL_CACHE_DIR"]
-        paths = [sroie.receipt_path(i) for i in receipt_ids()[:PAGES_PER_PDF]]
+        paths = [sroie.receipt_path(i, args.dataset) for i in receipt_ids(args.dataset)[:PAGES_PER_PDF]]
         pdf_peak, pdf_total = peak_worker_mb(scanned_pdf(paths), "receipts.pdf", model_dir)
         image, size = largest_image(paths, config.MAX_IMAGE_PIXELS, config.MAX_IMAGE_BYTES)
         image_peak, image_total = peak_worker_mb(image, "largest.jpg", model_dir)
@@ -248,8 +258,6 @@ def main(argv=None):
         print("| --- | --- | --- |")
         print(f"| {len(paths)}-page scanned PDF | {pdf_peak:.0f} | {pdf_total / 1000:.1f} |")
         print(f"| largest image accepted, {size[0]}x{size[1]} JPEG | {image_peak:.0f} | {image_total / 1000:.1f} |")
-    print(f"\n{conditions('pypdfium2')}")
-    return 0
 
 
 if __name__ == "__main__":
