@@ -19,7 +19,7 @@ FORM = "form-0000990274"
 
 @pytest.fixture
 def data_root(tmp_path, monkeypatch):
-    """A data folder laid out as ../shared/datasets, holding one FUNSD form; a fresh set cache."""
+    """A data folder laid out like the benchmarks' data root, holding one FUNSD form; a fresh set cache."""
     root = tmp_path / "datasets"
     (root / "funsd-train" / "images").mkdir(parents=True)
     (root / "funsd-train" / "annotations").mkdir()
