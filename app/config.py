@@ -29,9 +29,9 @@ def _env_list(name, default=""):
 # size itself as 2 cores and 4 GB. cgroup v2 first, then v1, then the host.
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_ROOT = Path("/proc")
-# A worker's peak while reading a large image (README, Performance: ~1.1 GB),
-# and what the master process and the system around it keep.
-WORKER_PEAK_MB = 1200
+# A worker's peak on the largest image accepted (README, Performance, PDF input:
+# 1505 MB for 40 megapixels), and what the master process and the system around it keep.
+WORKER_PEAK_MB = 1536
 RESERVED_MB = 256
 
 

@@ -88,7 +88,7 @@ def test_the_affinity_mask_caps_a_larger_quota(host, monkeypatch):
     [
         (2, 24 * 1024, 2),  # this machine: one worker per core
         (16, 64 * 1024, 16),  # cores bound
-        (16, 4 * 1024, 3),  # memory bound: (4096 - 256) // 1200
+        (16, 4 * 1024, 2),  # memory bound: (4096 - 256) // 1536
         (4, 1024, 1),  # never fewer than one
         (1, 8 * 1024, 1),
         (4, None, 4),  # memory unknown: by cores
