@@ -1,5 +1,6 @@
 """Start real servers for tests and benchmarks: gunicorn with deploy/gunicorn.conf.py."""
 
+import io
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 # A scanned receipt (tests/data/deploy/README.md), for tests that need one real OCR request.
@@ -77,3 +79,23 @@ def post_receipt(base_url, receipt=RECEIPT, timeout=120):
     """POST a receipt to the OCR endpoint as a multipart upload."""
     with open(receipt, "rb") as image:
         return requests.post(f"{base_url}/api/v1/image/ocr", files={"file": image}, timeout=timeout)
+
+
+def four_receipts_page():
+    """JPEG bytes of four receipts on one page: seconds on the engine even on an idle
+    machine, where one receipt can be answered before a test's stop begins."""
+    with Image.open(RECEIPT) as receipt:
+        page = Image.new("RGB", (receipt.width * 2, receipt.height * 2), "white")
+        for x in (0, receipt.width):
+            for y in (0, receipt.height):
+                page.paste(receipt, (x, y))
+    buffer = io.BytesIO()
+    page.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def post_long_request(base_url, timeout=120):
+    """POST four_receipts_page(); return (response, time.monotonic() when it was answered)."""
+    response = requests.post(f"{base_url}/api/v1/image/ocr", files={"file": ("page.jpg", four_receipts_page())},
+                             timeout=timeout)
+    return response, time.monotonic()

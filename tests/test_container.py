@@ -8,14 +8,12 @@ size, time to healthy, RSS) go to test-artifacts/container.json.
 """
 
 import base64
-import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from PIL import Image
 
 from app.recognition.models import DETECTION, RECOGNITION, TEXTLINE_ORIENTATION
 from tests.containers import (
@@ -30,7 +28,7 @@ from tests.containers import (
     stop_container,
     wait_until_healthy,
 )
-from tests.servers import RECEIPT, ROOT, post_receipt, running_gunicorn
+from tests.servers import ROOT, post_long_request, post_receipt, running_gunicorn
 
 # The first test builds the image: about 8 minutes on a clean 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -148,23 +146,8 @@ def test_stop_lets_the_request_in_flight_finish_and_exits_0(service, figures):
     """Last in this module: it stops the module's container."""
     name, base_url = service
 
-    # Four receipts on one page: seconds on the engine even on an idle machine,
-    # where one receipt can be answered before the stop begins.
-    with Image.open(RECEIPT) as receipt:
-        page = Image.new("RGB", (receipt.width * 2, receipt.height * 2), "white")
-        for x in (0, receipt.width):
-            for y in (0, receipt.height):
-                page.paste(receipt, (x, y))
-    buffer = io.BytesIO()
-    page.save(buffer, "JPEG", quality=90)
-
-    def timed_receipt():
-        response = requests.post(f"{base_url}/api/v1/image/ocr", files={"file": ("page.jpg", buffer.getvalue())},
-                                 timeout=120)
-        return response, time.monotonic()
-
     with ThreadPoolExecutor(1) as pool:
-        in_flight = pool.submit(timed_receipt)
+        in_flight = pool.submit(post_long_request, base_url)
         time.sleep(0.5)
         stopped_at = time.monotonic()
         seconds, exit_code = stop_container(name, GRACE)
