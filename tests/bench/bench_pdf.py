@@ -175,7 +175,9 @@ def largest_image(paths, max_pixels, max_bytes):
 
 def peak_worker_mb(data, name, model_dir):
     """Peak RSS of a fresh gunicorn worker that read ``data`` once."""
-    from tests.bench.bench_service import peak_rss_mb, worker_processes
+    import psutil
+
+    from tests.bench.bench_service import peak_rss_mb
     from tests.servers import running_gunicorn
 
     # A 40-megapixel image is one engine call that can outlast the worker timeout (120 s) when the machine is loaded.
@@ -183,8 +185,8 @@ def peak_worker_mb(data, name, model_dir):
     with running_gunicorn(workers=1, env=env) as (process, base_url):
         answer = requests.post(f"{base_url}{OCR}", files={"file": (name, data)}, timeout=600)
         answer.raise_for_status()
-        [worker] = worker_processes(process.pid)
-        return peak_rss_mb(worker), answer.json()["timing"]["total_ms"]
+        [worker] = psutil.Process(process.pid).children()
+        return peak_rss_mb(worker.pid), answer.json()["timing"]["total_ms"]
 
 
 def print_scanned(client, ids, dataset):
