@@ -135,6 +135,11 @@ class Config:
     # every granted core, serves one client fast and as many clients as workers without
     # contention.
     INFERENCE_THREADS = _env_int("OCR_INFERENCE_THREADS", 0) or granted_cores()
+    # What runs the ONNX models: "onnxruntime" or "openvino" (faster, a larger
+    # peak per worker: README, Performance), and the precision OpenVINO computes
+    # in: "bf16" where the CPU has it natively (else float32), or "f32".
+    INFERENCE_RUNTIME = os.environ.get("OCR_INFERENCE_RUNTIME", "onnxruntime")
+    INFERENCE_PRECISION = os.environ.get("OCR_INFERENCE_PRECISION", "bf16")
     # Freed memory a worker keeps for the next image (app/recognition/allocator.py): above this
     # resident size it is given back after each image. Reading a receipt needs
     # 0.6-0.9 GB; trimming below that made every receipt 12-19% slower.

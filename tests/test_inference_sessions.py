@@ -1,4 +1,4 @@
-"""Inference sessions take the idle cores at each run, and a worker gives memory back after each image."""
+"""Inference sessions take the idle cores at each run, on either runtime, and a worker gives memory back after each image."""
 
 import subprocess
 import sys
@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from app.config import granted_cores
+from app.config import TestConfig, granted_cores
+from app.document.layout import reading_order
 from app.recognition import inference_sessions
-from app.recognition.inference_sessions import AdaptiveSession
-from tests.sroie import TEST_RECEIPTS, receipt_path
+from app.recognition.inference_sessions import AdaptiveSession, native_precision
+from tests.sroie import TEST_RECEIPTS, Scores, bounding_box, ground_truth, receipt_path
 
 
 @pytest.fixture
@@ -73,3 +74,55 @@ def test_memory_of_a_large_image_is_given_back(engine):
     assert engine.recognize(pixels).segments
     retained = engine._config["RETAINED_MEMORY_MB"]
     assert _resident_mb() < max(before + 100, retained + 50)
+
+
+def test_bf16_is_used_only_where_the_cpu_computes_it():
+    assert native_precision("bf16", ["FP32", "BF16", "INT8"]) == "bf16"
+    assert native_precision("bf16", ["FP32", "INT8"]) == "f32"  # emulated bf16 is slower than f32
+    assert native_precision("f32", ["FP32", "BF16"]) == "f32"
+
+
+def test_an_unknown_runtime_or_precision_names_its_variable(recognition_session):
+    with pytest.raises(ValueError, match="OCR_INFERENCE_RUNTIME must be one of onnxruntime, openvino"):
+        AdaptiveSession(recognition_session.model_path, 1, runtime="tensorrt")
+    with pytest.raises(ValueError, match="OCR_INFERENCE_PRECISION must be one of bf16, f32"):
+        AdaptiveSession(recognition_session.model_path, 1, runtime="openvino", precision="fp8")
+
+
+RUNTIMES = [("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16")]
+
+
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory):
+    """(scores, texts by receipt) of two receipts, per runtime a worker can run."""
+    from app.recognition.engine import OcrEngine
+
+    config = TestConfig()
+    settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+    results = {}
+    for runtime, precision in RUNTIMES:
+        engine = OcrEngine({**settings, "MODEL_CACHE_DIR": str(tmp_path_factory.mktemp("models")),
+                            "INFERENCE_RUNTIME": runtime, "INFERENCE_PRECISION": precision})
+        scores, texts = Scores(), {}
+        for receipt_id in ("000", "021"):
+            pixels = cv2.imread(str(receipt_path(receipt_id, TEST_RECEIPTS)), cv2.IMREAD_COLOR)
+            segments = reading_order(engine.recognize(pixels).segments)
+            texts[receipt_id] = [s.text for s in segments]
+            scores.add(texts[receipt_id], [bounding_box(s.polygon) for s in segments],
+                       ground_truth(receipt_id, TEST_RECEIPTS))
+        results[runtime, precision] = scores, texts
+    return results
+
+
+@pytest.mark.parametrize("runtime, precision", RUNTIMES[1:])
+def test_openvino_reads_receipts_as_well_as_onnxruntime(readings, runtime, precision):
+    baseline, _ = readings["onnxruntime", "f32"]
+    scores, _ = readings[runtime, precision]
+    assert scores.cer <= baseline.cer + 0.005
+    assert scores.word_f1 >= baseline.word_f1 - 0.005 and scores.line_f1 >= baseline.line_f1 - 0.005
+
+
+def test_the_same_float32_weights_read_alike_on_either_runtime(readings):
+    for receipt_id, lines in readings["onnxruntime", "f32"][1].items():
+        other = readings["openvino", "f32"][1][receipt_id]
+        assert len(other) == len(lines) and sum(a == b for a, b in zip(lines, other)) >= 0.95 * len(lines)

@@ -250,7 +250,7 @@ class OcrEngine:
         self._line_height = _recogniser_input_height(self._rec_model.config)
         self._line_orientation = TextlineOrientationClassifier(
             verified_model_path(TEXTLINE_ORIENTATION, config["MODEL_CACHE_DIR"]),
-            config["INFERENCE_THREADS"],
+            config["INFERENCE_THREADS"], config["INFERENCE_RUNTIME"], config["INFERENCE_PRECISION"],
         )
         from paddlex.inference.pipelines.components import CropByPolys
 
@@ -291,7 +291,10 @@ class OcrEngine:
         )
         for predictor in (pipeline.paddlex_pipeline.text_det_model, pipeline.paddlex_pipeline.text_rec_model):
             runner = predictor.runner
-            runner.session = AdaptiveSession(runner._get_model_path(), config["INFERENCE_THREADS"])
+            runner.session = AdaptiveSession(
+                runner._get_model_path(), config["INFERENCE_THREADS"],
+                runtime=config["INFERENCE_RUNTIME"], precision=config["INFERENCE_PRECISION"],
+            )
         return pipeline
 
     def warm_up(self):

@@ -102,8 +102,8 @@ class TextlineOrientationClassifier:
     HEIGHT, WIDTH = 48, 192
     BATCH = 8
 
-    def __init__(self, model_path, threads):
-        self._session = AdaptiveSession(model_path, threads)
+    def __init__(self, model_path, threads, runtime="onnxruntime", precision="f32"):
+        self._session = AdaptiveSession(model_path, threads, runtime=runtime, precision=precision)
         self._input = self._session.get_inputs()[0].name
 
     def upside_down(self, crops):

@@ -48,7 +48,7 @@ import cv2
 import psutil
 import requests
 
-from app.config import granted_cores, granted_memory_mb
+from app.config import Config, granted_cores, granted_memory_mb
 from tests.bench import dev_sets
 from tests.bench.conditions import conditions as machine_conditions
 from tests.bench.kind_metrics import SetTally, score_image
@@ -337,8 +337,15 @@ def conditions(runs, workers, started_load):
     return (
         f"{machine_conditions()} at the end, {started_load} at the start; "
         f"{granted_cores()} cores and {granted_memory_mb() / 1024:.1f} GB granted; "
-        f"service workers {workers}" + (f"; engines: {versions}" if versions else "")
+        f"service workers {workers}, {_service_runtime()}" + (f"; engines: {versions}" if versions else "")
     )
+
+
+def _service_runtime():
+    """What runs the service's models, as the workers read it from the environment."""
+    if Config.INFERENCE_RUNTIME == "openvino":
+        return f"OCR_INFERENCE_RUNTIME=openvino ({Config.INFERENCE_PRECISION})"
+    return f"OCR_INFERENCE_RUNTIME={Config.INFERENCE_RUNTIME}"
 
 
 def ratio(ours, theirs):
