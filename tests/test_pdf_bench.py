@@ -1,7 +1,8 @@
 """Smoke test of tests/bench/bench_pdf.py on one receipt, so the benchmark cannot rot.
 
 The receipt comes from tests/data/pdf, laid out as the benchmark's --dataset
-folder expects (img/NNN.jpg, box/NNN.csv); the memory runs are skipped.
+folder expects (img/NNN.jpg, box/NNN.csv); the memory part is run on its own, on
+the same receipt.
 """
 
 import shutil
@@ -31,3 +32,10 @@ def test_pdf_benchmark_prints_its_tables(tmp_path, capsys):
     # The scan inside the PDF is read exactly as the JPEG is.
     assert as_pdf[:3] == as_jpeg[:3] and float(as_pdf[0]) < 0.2
     assert "1 receipts of" in out and "cores usable; load average" in out
+
+
+@pytest.mark.slow
+def test_the_memory_part_reads_a_real_workers_peak(tmp_path):
+    """The memory runs, skipped above, on one receipt: a fresh gunicorn worker's VmHWM and the request's time."""
+    peak_mb, total_ms = bench_pdf.peak_worker_mb(pdf.RECEIPT_JPEG.read_bytes(), "receipt.jpg", str(tmp_path))
+    assert 200 < peak_mb < 3000 and total_ms > 0
