@@ -127,6 +127,16 @@ def test_titles_lists_and_paragraphs():
     assert paragraph.text == "Holidays are announced at the door."
 
 
+def test_two_lists_in_a_row_stay_two_lists_in_markdown():
+    segments = [segment(text, 40, 100 + 26 * k, 260) for k, text in enumerate(["1. Eggs", "2. Flour"])]
+    segments += [segment(text, 40, 260 + 26 * k, 260) for k, text in enumerate(["1. Mix", "2. Bake"])]
+    layout = lay_out(segments)
+    assert [block.type for block in layout.blocks] == ["list", "list"]
+    first, second = parse_blocks(to_markdown([layout]))
+    assert (first.kind, first.items) == ("list", ["1. Eggs", "2. Flour"])
+    assert (second.kind, second.items) == ("list", ["1. Mix", "2. Bake"])
+
+
 NASTY = [
     "*not bold* and _not italic_ and `not code`",
     "# not a heading",

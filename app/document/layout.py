@@ -453,17 +453,26 @@ def escape_markdown(text):
 
 def to_markdown(pages):
     """Render laid-out pages as GitHub-flavoured Markdown; a rule separates pages."""
-    rendered = ["\n\n".join(_block_markdown(page, block) for block in page.blocks) for page in pages]
+    rendered = ["\n\n".join(_page_blocks_markdown(page)) for page in pages]
     text = "\n\n---\n\n".join(page for page in rendered if page)
     return text + "\n" if text else ""
 
 
-def _block_markdown(page, block):
+def _page_blocks_markdown(page):
+    """Each block's Markdown. Two lists in a row take turns with "-" and "*": with one
+    bullet, a reader joins them into one list, as CommonMark says."""
+    bullet = None
+    for block in page.blocks:
+        bullet = ("*" if bullet == "-" else "-") if block.type == "list" else None
+        yield _block_markdown(page, block, bullet)
+
+
+def _block_markdown(page, block, bullet):
     lines = [page.line_text(page.lines[k]) for k in block.lines]
     if block.type == "title":
         return "#" * block.level + " " + escape_markdown(" ".join(lines))
     if block.type == "list":
-        return "\n".join(f"- {escape_markdown(item)}" for item in _list_items(lines))
+        return "\n".join(f"{bullet} {escape_markdown(item)}" for item in _list_items(lines))
     if block.type == "table":
         return _table_markdown(page, block.rows)
     return "\n".join(escape_markdown(text) for text in lines)
