@@ -27,6 +27,7 @@ from app.recognition.models import (
 from app.recognition.orientation import (
     SAMPLE_LINES,
     TURN_MARGIN,
+    TURN_MIN_SCORE,
     TextlineOrientationClassifier,
     box_sides,
     lies_on_its_side,
@@ -114,12 +115,23 @@ class DetectionSettings:
     # this share of the smaller one and are of like height. Not tuned: with it
     # the 34 receipts tried read exactly as with the second pass alone.
     merge_overlap: float = 0.3
-    # PP-OCR's DB post-processing defaults. RapidOCR's looser boxes (unclip 1.6,
-    # box_thresh 0.5, dilation) matched the truth boxes worse (line F1 -0.01 to
-    # -0.04) for no CER gain; the recogniser gets its context from crop_padding.
+    # DB post-processing: pixels over ``thresh`` form a box, kept if its mean score
+    # reaches ``box_thresh``, then grown by ``unclip_ratio``. Chosen on every
+    # bench_kinds set together (10 images each, 60 street words) and the 100 dev
+    # receipts, against PP-OCR's 0.3 / 0.6 / 1.5: box_thresh 0.5 keeps fainter lines
+    # and unclip 1.4 keeps neighbouring fields apart. Phone forms CER 0.136 -> 0.112,
+    # forms 0.040 -> 0.038, phone receipts 0.051 -> 0.049, Chinese scans 0.387 ->
+    # 0.384, the other six sets alike; 100 receipts CER 0.0841 -> 0.0839, word F1
+    # 0.8773 -> 0.8787, line F1 0.9200 -> 0.9236. box_thresh 0.45 read as well but
+    # split 400-pixel characters into strokes (tests/test_large_images.py); unclip
+    # 1.3-1.35 read forms and photos better still but lost the receipts (CER
+    # 0.0844-0.0847); thresh 0.25 or 0.2 lost forms unless unclip fell too, and
+    # onnxocr's 0.2 / 0.45 / 1.4 lost the receipts (0.0845). RapidOCR's looser boxes
+    # (unclip 1.6, dilation) matched the truth boxes worse (line F1 -0.01 to -0.04);
+    # the recogniser gets its context from crop_padding instead.
     thresh: float = 0.3
-    box_thresh: float = 0.6
-    unclip_ratio: float = 1.5
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.4
 
     # Readings less sure than this are mostly noise (a stamp, a smudge, a logo
     # read as characters); dropping them raised word F1 and lowered CER on the dev set.
@@ -363,7 +375,8 @@ class OcrEngine:
             return self._detect_at(pixels, second)
         if second < scale:
             closer = self._detect_at(pixels, second)
-            return _sorted_boxes(settings.merged_passes(closer, second, polygons, scale))
+            merged = settings.merged_passes(closer, second, _outside_taller_boxes(polygons, closer), scale)
+            return _sorted_boxes(merged)
         # Small print: look closer only around the lines too small to read well,
         # with a border for the lines the first pass missed beside them, so a form's
         # blank boxes and a photo's table top are not enlarged. Boxes tall enough
@@ -503,7 +516,7 @@ class OcrEngine:
         return self._crop(pixels, [_widened(p, self.detection.crop_padding) for p in polygons])
 
     def _correct_upside_down_lines(self, crops, readings):
-        """Re-read lines the classifier calls upside down; turn those read clearly better turned.
+        """Re-read lines the classifier calls upside down; turn those read clearly better, and surely, turned.
 
         The margin keeps symmetric strings ("-*", "0.00", "NON") as they were read.
         """
@@ -512,7 +525,7 @@ class OcrEngine:
             return readings
         readings = list(readings)
         for index, reading in zip(flagged, self._recognise_crops([np.rot90(crops[i], 2) for i in flagged])):
-            if reading[1] - readings[index][1] >= TURN_MARGIN:
+            if reading[1] - readings[index][1] >= TURN_MARGIN and reading[1] >= TURN_MIN_SCORE:
                 readings[index] = reading
         return readings
 
@@ -580,6 +593,19 @@ def _regions_around(marks, shape, cell=8):
             bottom, right = row + block.shape[0], column + block.shape[1]
             regions.append((column * cell, row * cell, min(width, right * cell), min(height, bottom * cell)))
     return regions
+
+
+def _outside_taller_boxes(polygons, taller):
+    """``polygons`` less those lying inside a box of ``taller`` at least twice as tall.
+
+    Text too big for the first pass comes back from it as boxes around strokes,
+    inside the letters; the pass at the smaller scale sees the whole line, and a
+    stroke would otherwise be read beside it as a character of its own ("1" beside
+    a line of 400-pixel characters).
+    """
+    return [p for p in polygons
+            if not any(min(box_sides(other)) >= 2 * min(box_sides(p)) and _overlap(p, other) >= 0.8
+                       for other in taller)]
 
 
 def _touches(regions, polygon):

@@ -29,6 +29,10 @@ SAMPLE_LINES = 8
 # The turned reading must beat the plain one by this much mean confidence:
 # an upright page is never turned on a close call.
 TURN_MARGIN = 0.15
+# A line is turned only when its turned reading is also sure: of 1036 lines read on
+# 13 receipts and 4 pages, 99% read at 0.8 or more, while a 22x31 symbol the line
+# classifier called upside down read 0.50 plain and 0.71 turned, as noise.
+TURN_MIN_SCORE = 0.8
 
 # cv2 turns images clockwise or counter-clockwise; these turn by the key's degrees counter-clockwise.
 _CV2_TURN = {
