@@ -5,6 +5,7 @@ turned with them, so the boxes the service returns are checked on the turned ima
 """
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from app import create_app
 from app.config import TestConfig
 from app.recognition.orientation import turn_image, turn_points
 from tests.sroie import TEST_RECEIPTS, Scores, bounding_box, ground_truth, receipt_path
+from tests.test_image_kinds import folded
 
 OCR = "/api/v1/image/ocr"
 # Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
@@ -21,6 +23,9 @@ TURNED = [("000", 90), ("000", 180), ("000", 270), ("035", 270), ("084", 90)]
 UPRIGHT = ["000", "035", "084"]
 # Where the text's own top-left corner (the first vertex) lies in a box on a page turned by the key.
 FIRST_CORNER = {0: (-1, -1), 90: (-1, 1), 180: (1, 1), 270: (1, -1)}
+# A rendered Chinese page (tests/data/kinds/README.md) and its title.
+ZH_PAGE = Path(__file__).resolve().parent / "data" / "kinds" / "zh-page.png"
+ZH_TITLE = "西塞山前白鹭飞，桃花流水鳜鱼肥。"
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +94,24 @@ def test_upright_receipt_reads_the_same_with_enable_cls(api, upright_results, re
     assert result["image"]["orientation"] == 0
     assert text_of(result) == text_of(upright_results[receipt_id])
     assert boxes_of(result) == boxes_of(upright_results[receipt_id])
+
+
+@pytest.mark.parametrize("tilt,angle", [(-6, 90), (-3, 270), (6, 270)])
+def test_page_photographed_askew_on_its_side_is_turned_upright(api, tilt, angle):
+    """A page on its side, a few degrees askew as in a photo, is turned upright and read.
+
+    Its standing lines once passed for one wide line (the page read as one box),
+    and tall crops came out turned one way or the other by their tilt.
+    """
+    page = cv2.imread(str(ZH_PAGE))
+    height, width = page.shape[:2]
+    askew = cv2.warpAffine(page, cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0), (width, height),
+                           borderValue=(255, 255, 255))
+    result = ocr(api, turn_image(askew, angle), enable_cls="true")
+
+    assert result["image"]["orientation"] == angle
+    lines = [item["words"] for item in result["words_result"]]
+    assert any(folded(line) == folded(ZH_TITLE) for line in lines), lines[:3]
 
 
 def test_without_enable_cls_a_turned_page_is_read_as_sent(api, upright_results):

@@ -174,6 +174,10 @@ class DetectionSettings:
         """Whether the whole image is one cropped line: its boxes share a line that fills most of its height."""
         if not polygons:
             return True
+        # Lines standing side by side are a page on its side: with enable_cls such a
+        # page was read as one line when all its lines shared some rows.
+        if len(line_boxes(polygons, vertical=True)) >= 2:
+            return False
         tops = [p[:, 1].min() for p in polygons]
         bottoms = [p[:, 1].max() for p in polygons]
         if max(tops) >= min(bottoms):
@@ -472,13 +476,19 @@ class OcrEngine:
     def _page_angle(self, pixels, polygons):
         """How far the page was turned counter-clockwise (0/90/180/270); 0 unless clear."""
         sideways = lies_on_its_side(polygons)
-        sample = line_boxes(polygons, vertical=sideways)[:SAMPLE_LINES]
+        # A page on its side is turned a quarter back first, as if it had been turned
+        # 270, so its lines lie flat: the crop of a tall box comes out turned one way
+        # or the other by its tilt, and a page photographed a few degrees askew was
+        # read upside down (a Chinese page at -3 and -6 degrees, a form at -6).
+        base = 270 if sideways else 0
+        if base:
+            height, width = pixels.shape[:2]
+            polygons = [turn_points(p, -base, width, height) for p in polygons]
+            pixels = turn_image(pixels, -base)
+        sample = line_boxes(polygons)[:SAMPLE_LINES]
         crops = [c for c in self._crop_lines(pixels, [polygons[i] for i in sample]) if c.size]
         if not crops:
             return 0
-        # The crop of a tall box comes out turned a quarter counter-clockwise, so
-        # a page on its side reads right in these crops when it was turned 270.
-        base = 270 if sideways else 0
         plain = statistics.fmean(score for _, score in self._recognise_crops(crops))
         turned = statistics.fmean(score for _, score in self._recognise_crops([np.rot90(c, 2) for c in crops]))
         votes = statistics.fmean(self._line_orientation.upside_down(crops))
