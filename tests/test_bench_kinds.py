@@ -62,6 +62,30 @@ def test_kinds_benchmark_prints_every_engine_on_a_form_and_its_phone_photo(data_
         assert float(cells[3].strip("*")) < 0.45 and float(cells[4].rstrip("%")) > 70
 
 
+@pytest.mark.slow
+def test_kinds_benchmark_turns_every_image_and_its_truth(data_root, capsys):
+    """--turn sends the form on its side, classifiers on: the service turns it back and reads it as upright."""
+    cer = {}
+    for turn in ("0", "90"):
+        bench_kinds.main(["--data-root", str(data_root), "--sets", "funsd-train", "--engines", "service",
+                          "--turn", turn])
+        lines = capsys.readouterr().out.splitlines()
+        cer[turn] = float(table_rows(lines)[("funsd-train", "this service")][3])
+    assert lines[0].startswith("every image of each set; every image turned 90 degrees counter-clockwise; "
+                               "classifiers on for every engine")
+    assert cer["90"] <= cer["0"] + 0.02
+
+
+def test_a_turned_sample_scores_its_own_truth_as_perfect(data_root):
+    sample = next(dev_sets.load("funsd-train", data_root))
+    for angle in (90, 180, 270):
+        turned = dev_sets.turned(sample, angle)
+        height, width = sample.image.shape[:2]
+        assert turned.image.shape[:2] == ((width, height) if angle in (90, 270) else (height, width))
+        score = score_image([(text, polygon, 1.0) for text, polygon in turned.truth], turned.truth)
+        assert score.edits == 0 and score.boxes_read == score.boxes
+
+
 def quad(left, top, right, bottom):
     return [[left, top], [right, top], [right, bottom], [left, bottom]]
 

@@ -1,7 +1,7 @@
 """Every kind of image, every engine, one measure: this service against its peers on the dev sets.
 
     .venv/bin/python -m tests.bench.bench_kinds [--sets a,b] [--engines a,b]
-        [--limit N[,set=N...]] [--data-root DIR] [--cls]
+        [--limit N[,set=N...]] [--data-root DIR] [--cls] [--turn 90|180|270]
 
 Sets are tests/bench/dev_sets.py's (scanned receipts and forms, English pages,
 screenshots, cropped street words, phone photos of receipts and forms, rendered
@@ -48,13 +48,18 @@ def parse_limits(text):
     return default, per_set
 
 
-def run(peers, set_names, data_root, limits, progress=None):
-    """{set name: {engine name: SetTally}}, every engine reading the same images in turn."""
+def run(peers, set_names, data_root, limits, progress=None, turn=0):
+    """{set name: {engine name: SetTally}}, every engine reading the same images in turn.
+
+    ``turn``: every image is sent turned this many degrees counter-clockwise.
+    """
     default, per_set = limits
     results = {}
     for set_name in set_names:
         tallies = {peer.name: SetTally() for peer in peers}
         for index, sample in enumerate(dev_sets.load(set_name, data_root, per_set.get(set_name, default))):
+            if turn:
+                sample = dev_sets.turned(sample, turn)
             for peer in peers:
                 predictions = peer.read(sample.image, sample.language)
                 tallies[peer.name].add(score_image(predictions, sample.truth, sample.whole_image), peer.seconds,
@@ -94,7 +99,10 @@ def main(argv=None):
     parser.add_argument("--limit", help="at most N images per set; 'N,set=M' gives a set its own limit")
     parser.add_argument("--data-root", default=str(dev_sets.DATA_ROOT), help="folder holding the shared data sets")
     parser.add_argument("--cls", action="store_true", help="every engine with its orientation classifier on")
+    parser.add_argument("--turn", type=int, choices=(0, 90, 180, 270), default=0,
+                        help="send every image turned this many degrees counter-clockwise (implies --cls)")
     args = parser.parse_args(argv)
+    args.cls = args.cls or bool(args.turn)
     try:
         set_names = dev_sets.parse_set_names(args.sets)
     except ValueError as error:
@@ -107,13 +115,14 @@ def main(argv=None):
     load_before = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     started = time.perf_counter()
     try:
-        results = run(peers, set_names, args.data_root, limits, lambda line: print(line, file=sys.stderr))
+        results = run(peers, set_names, args.data_root, limits, lambda line: print(line, file=sys.stderr), args.turn)
     finally:
         for peer in peers:
             peer.close()
     limit = f"images per set: at most {args.limit}" if args.limit else "every image of each set"
     print(
-        f"{limit}; classifiers {'on' if args.cls else 'off'} for every engine; "
+        f"{limit}; {f'every image turned {args.turn} degrees counter-clockwise; ' if args.turn else ''}"
+        f"classifiers {'on' if args.cls else 'off'} for every engine; "
         f"'nothing, peer read': this service read nothing where a peer read >= {PEER_READS_WORDS} words; "
         f"{time.perf_counter() - started:.0f} s in all, load average {load_before} at the start"
     )

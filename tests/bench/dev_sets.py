@@ -22,12 +22,14 @@ import re
 import subprocess
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
+
+from app.recognition.orientation import turn_image, turn_points
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_ROOT = ROOT.parent / "shared" / "datasets"
@@ -43,6 +45,13 @@ class Sample:
     truth: list  # [(text, [[x, y] * 4])]
     language: str = "en"  # "en" or "zh": which Tesseract language pack reads it
     whole_image: bool = False  # one truth text for the whole image, no boxes
+
+
+def turned(sample, angle):
+    """``sample`` turned ``angle`` degrees counter-clockwise, its truth boxes with it."""
+    height, width = sample.image.shape[:2]
+    truth = [(text, turn_points(polygon, angle, width, height).tolist()) for text, polygon in sample.truth]
+    return replace(sample, image=turn_image(sample.image, angle), truth=truth)
 
 
 def _quad(left, top, right, bottom):
