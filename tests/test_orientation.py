@@ -150,6 +150,17 @@ def test_upside_down_line_on_upright_page_is_read_the_right_way(engine):
     assert "BOOK TA" not in plain.upper()
 
 
+@pytest.mark.parametrize("angle,votes", [(180, 0.0), (0, 1.0)])
+def test_page_angle_follows_a_sure_reading_over_the_line_classifier(engine, monkeypatch, angle, votes):
+    """The line classifier can be wrong about a whole page (39% upside-down votes on an
+    upside-down deposition page): a page read surely turned is turned whatever it
+    votes, and an upright page stays upright even when it votes every line upside down."""
+    pixels = turn_image(cv2.imread(str(receipt_path("035", TEST_RECEIPTS))), angle)
+    monkeypatch.setattr(engine._line_orientation, "upside_down", lambda crops: [votes] * len(crops))
+
+    assert engine.recognize(pixels, enable_cls=True).orientation == angle
+
+
 @pytest.mark.parametrize("angle", [0, 90, 180, 270])
 def test_turned_points_land_where_the_image_turned_them(angle):
     pixels = np.zeros((30, 50, 3), dtype=np.uint8)

@@ -26,6 +26,7 @@ from app.recognition.models import (
 )
 from app.recognition.orientation import (
     SAMPLE_LINES,
+    SURE_TURNED_READING,
     TURN_MARGIN,
     TURN_MIN_SCORE,
     TextlineOrientationClassifier,
@@ -498,8 +499,9 @@ class OcrEngine:
             # Either way is a turn: take the better reading.
             upside_down = turned > plain
         else:
-            # An upright page is only turned on clear evidence from both signals.
-            upside_down = turned - plain >= TURN_MARGIN and votes >= 0.5
+            # An upright page is only turned on clear evidence: a much better turned
+            # reading, with the classifier's votes or read surely.
+            upside_down = turned - plain >= TURN_MARGIN and (votes >= 0.5 or turned >= SURE_TURNED_READING)
         return (base + (180 if upside_down else 0)) % 360
 
     # Recognition ---------------------------------------------------------------
