@@ -75,7 +75,8 @@ class DetectionSettings:
        the detector holds about 230 MB per megapixel of input, which sets a
        worker's peak. On the dev receipts 2.2-megapixel strips read as well as
        3 (CER 0.0843, word F1 0.8772, line F1 0.9204) at a peak of 1.0 GB
-       instead of 1.2; 1.5-megapixel strips lost CER (0.0858).
+       instead of 1.2; 1.5-megapixel strips lost forms (CER 0.038 -> 0.048)
+       and Chinese pages (0.005 -> 0.010) in bench_kinds.
 
     Every input gets a ``margin`` of its border colour so text touching the
     edge (a cropped single line) is still found.
