@@ -85,6 +85,18 @@ def test_two_text_columns_are_read_one_after_the_other(scale):
                      ("paragraph", ["A footer across both columns of the page"])]
 
 
+def test_vertical_chinese_columns_are_read_right_to_left_top_to_bottom():
+    # A poem set in columns, its title in larger type in the rightmost one; standing
+    # segments, as the engine gives them.
+    columns = ["静夜思", "床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
+    segments = [segment(columns[0], 400, 20, 60, 66 * 3)]
+    segments += [segment(text, 400 - 60 * k, 20, 40, 44 * len(text)) for k, text in enumerate(columns) if k]
+    layout = lay_out(segments[::-1])
+    assert line_texts(layout) == columns
+    kinds = [(block.type, [layout.line_text(layout.lines[k]) for k in block.lines]) for block in layout.blocks]
+    assert kinds[0] == ("title", ["静夜思"]) and [text for _, lines in kinds for text in lines] == columns
+
+
 def test_a_column_of_prices_is_not_a_text_column():
     segments = [segment(f"Item number {k} with a long name", 40, 100 + 26 * k, 260) for k in range(6)]
     segments += [segment(f"{k}.90", 420, 100 + 26 * k, 50) for k in range(6)]

@@ -56,6 +56,9 @@ CELL_ALIGN = 1.0
 TABLE_LOOKBACK = 6
 # Single-cell lines (an item name above its quantities) a table may contain in a row.
 TABLE_MAX_SINGLE_LINES = 2
+# Text is taken to run in columns when standing segments are more than this share of
+# all the text by length (a page lying on its side without enable_cls reads as columns too).
+VERTICAL_TEXT_SHARE = 0.6
 
 # A list item starts with a bullet or an enumeration ("1.", "2)", "(3)", "a)", "4、").
 _BULLET = re.compile(r"^(?:[•·●○◦▪■□‣⁃]\s*|[-–—*+]\s+)")
@@ -130,6 +133,8 @@ class _Frame:
         # segment tilted against the page would inflate).
         half_width = np.hypot(*(points[:, 1] - points[:, 0] + points[:, 2] - points[:, 3]).T) / 4
         half_height = np.maximum(np.hypot(*(points[:, 3] - points[:, 0] + points[:, 2] - points[:, 1]).T) / 4, 0.5)
+        if angle == math.pi / 2:  # a standing box's height runs along the text
+            half_width, half_height = half_height, np.maximum(half_width, 0.5)
         self.left = (u - half_width).tolist()
         self.right = (u + half_width).tolist()
         self.top = (v - half_height).tolist()
@@ -157,11 +162,19 @@ class _Frame:
 
 
 def _text_angle(points):
-    """Median direction of the page's wide segments, weighted by width, within ±45°."""
+    """Median direction of the page's wide segments, weighted by width, within ±45°.
+
+    Where standing segments are most of the text by length, the text runs in
+    columns (vertical Chinese): 90°, so columns read as lines, right to left.
+    """
     direction = (points[:, 1] - points[:, 0]) + (points[:, 2] - points[:, 3])
     across = (points[:, 3] - points[:, 0]) + (points[:, 2] - points[:, 1])
     width = np.hypot(direction[:, 0], direction[:, 1])
-    wide = width >= 2 * np.hypot(across[:, 0], across[:, 1])
+    height = np.hypot(across[:, 0], across[:, 1])
+    wide = width >= 2 * height
+    standing = height >= 2 * width
+    if height[standing].sum() > VERTICAL_TEXT_SHARE * (height[standing].sum() + width[wide].sum()):
+        return math.pi / 2
     if not wide.any():
         return 0.0
     angle = _weighted_median(np.arctan2(direction[wide, 1], direction[wide, 0]), width[wide])
