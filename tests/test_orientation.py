@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from app import create_app
 from app.config import TestConfig
@@ -148,6 +149,28 @@ def test_upside_down_line_on_upright_page_is_read_the_right_way(engine):
 
     assert "BOOK TA" in corrected.upper()
     assert "BOOK TA" not in plain.upper()
+
+
+def letter_spaced_word(word, size=40, spacing=8):
+    """A word in Pillow's own font with room between its letters, as on a sign."""
+    font = ImageFont.load_default(size=size)
+    image = Image.new("RGB", (int(sum(font.getlength(c) + spacing for c in word)) + 20, int(size * 1.4)), "white")
+    draw, left = ImageDraw.Draw(image), 10
+    for letter in word:
+        draw.text((left, size * 0.15), letter, font=font, fill="black")
+        left += font.getlength(letter) + spacing
+    return cv2.cvtColor(np.array(image), cv2.COLOR_RGB2BGR)
+
+
+@pytest.mark.parametrize("word,angle", [("WHEELER", 90), ("WHEELER", 270), ("HOTEL", 90)])
+def test_a_word_turned_a_quarter_is_read_as_one_word(engine, word, angle):
+    """Turned a quarter, a letter-spaced word comes out of the detector as a column of
+    letters, each boxed alone: together they are the line that shows the angle."""
+    result = engine.recognize(turn_image(letter_spaced_word(word), angle), enable_cls=True)
+
+    assert result.orientation == angle
+    # Letter-spaced, it may read with spaces ("WHEE LE R"), but as one segment, in order.
+    assert ["".join(segment.text.split()) for segment in result.segments] == [word]
 
 
 @pytest.mark.parametrize("angle,votes", [(180, 0.0), (0, 1.0)])

@@ -477,6 +477,7 @@ class OcrEngine:
 
     def _page_angle(self, pixels, polygons):
         """How far the page was turned counter-clockwise (0/90/180/270); 0 unless clear."""
+        polygons = _as_one_line_if_no_line(polygons)
         sideways = lies_on_its_side(polygons)
         # A page on its side is turned a quarter back first, as if it had been turned
         # 270, so its lines lie flat: the crop of a tall box comes out turned one way
@@ -561,6 +562,19 @@ def _recogniser_input_height(model_config):
         if "RecResizeImg" in operation:
             return operation["RecResizeImg"]["image_shape"][1]
     raise ValueError("the recognition model's inference.yml has no RecResizeImg step")
+
+
+def _as_one_line_if_no_line(polygons):
+    """``polygons``, or their bounding box when none is a line but together they make one.
+
+    A word turned a quarter comes out of the detector as a column of letters, each
+    boxed alone, with no line among them to show which way the text runs.
+    """
+    if len(polygons) < 2 or line_boxes(polygons) or line_boxes(polygons, vertical=True):
+        return polygons
+    points = np.concatenate([np.asarray(p, dtype=np.float64) for p in polygons])
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    return [np.array([[left, top], [right, top], [right, bottom], [left, bottom]])]
 
 
 def _widened(polygon, padding):
