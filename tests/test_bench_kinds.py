@@ -106,6 +106,20 @@ def test_measure_ignores_reading_order_and_how_lines_are_cut():
     assert score_image(cut_and_shuffled, TRUTH).edits == 0
 
 
+def test_measure_keeps_the_lines_of_a_tilted_paragraph_apart():
+    # Two lines rising a pixel a word, 15 px apart, as on a scan fed in a little askew:
+    # the second line's words overlap the first line's extent.
+    words = [f"{line}{n}" for line in "ab" for n in range(1, 13)]
+    pieces = [
+        (word, quad(10 + 45 * n, top - n, 50 + 45 * n, top - n + 14), 0.9)
+        for top, line in ((100, words[:12]), (115, words[12:]))
+        for n, word in enumerate(line)
+    ]
+    truth = [(" ".join(words), quad(5, 80, 560, 135))]
+
+    assert score_image(pieces, truth).edits == 0
+
+
 def test_measure_reads_a_turned_line_along_its_own_direction():
     # A line turned by 20 degrees: its right end is higher than its left.
     turned = [[10, 100], [200, 31], [207, 50], [17, 119]]
