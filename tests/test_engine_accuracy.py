@@ -41,7 +41,10 @@ def test_boxes_match_the_ground_truth_lines(scores):
 
 def test_cropped_street_words_read_as_their_word(engine):
     # Real crops whose letters touch the image's edges: the detector cut a letter
-    # off or found nothing in each before whole-image reading (0 of 6 read; now 6).
+    # off or found nothing in each of the first six before whole-image reading.
+    # The starbucks, allahabad and ballys crops read wrong ("SYARBUCKS",
+    # "ALLABADD", "BALLES") until the whole image was padded to the
+    # recogniser's training width (whole_line_min_width).
     words = {path: path.stem.rsplit("-", 1)[1] for path in sorted(WORDS.glob("*.jpg"))}
     read = {path: " ".join(s.text for s in engine.recognize(cv2.imread(str(path))).segments) for path in words}
 
