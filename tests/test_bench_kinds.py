@@ -106,6 +106,20 @@ def test_measure_ignores_reading_order_and_how_lines_are_cut():
     assert score_image(cut_and_shuffled, TRUTH).edits == 0
 
 
+def test_measure_of_a_whole_image_truth_keeps_each_line_in_order():
+    # A screenshot's truth has no boxes. Placed word by word, every "the" and "you"
+    # of a paragraph went to the first one in the truth: a perfect reading of
+    # normcap's hotel-room paragraph cost 174 edits of 363.
+    paragraph = "You rent a room. You put the book in the drawer.\nYou check out. You steal the key!"
+    lines = paragraph.split("\n")
+    read = [(line, quad(10, 10 + 30 * row, 400, 30 + 30 * row), 0.9) for row, line in enumerate(lines)]
+    truth = [(paragraph, quad(0, 0, 420, 80))]
+
+    assert score_image(read, truth, whole_image=True).edits == 0
+    assert score_image(read[::-1], truth, whole_image=True).edits == 0
+    assert score_image(read[:1], truth, whole_image=True).edits == len(normalise(lines[1]))
+
+
 def test_measure_keeps_the_lines_of_a_tilted_paragraph_apart():
     # Two lines rising a pixel a word, 15 px apart, as on a scan fed in a little askew:
     # the second line's words overlap the first line's extent.

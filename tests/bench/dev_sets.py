@@ -134,14 +134,27 @@ def docs_pages(root):
         yield Sample(name, _image(image_path), hocr_lines(path.read_text(encoding="utf-8")))
 
 
+# normcap's cases whose expected text is what its parser picked out of the
+# screenshot (the addresses alone), not all the text in it.
+PARSED_TEXT_TYPES = {"URL", "MAIL"}
+
+
 def normcap_cases(data_file):
-    """{image name: expected text} from normcap's test ``data.py``, read without importing it (it needs Qt)."""
+    """{image name: expected text} from normcap's test ``data.py``, read without importing it (it needs Qt).
+
+    Cases expecting only the URLs or e-mail addresses normcap's parser extracts
+    are left out: their truth drops the names and words around the addresses, so
+    an engine that reads all of the screenshot would be charged for it.
+    """
     tree = ast.parse(data_file.read_text(encoding="utf-8"))
     names = {"os": SimpleNamespace(linesep="\n"), "image_dir": data_file.parent, "__builtins__": {}}
     cases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("TestCase", "OcrTestCase"):
             fields = {k.arg: k.value for k in node.keywords}
+            text_types = fields.get("expected_text_type")
+            if text_types is not None and {t.attr for t in text_types.elts} <= PARSED_TEXT_TYPES:
+                continue
             path = eval(compile(ast.Expression(fields["image_path"]), str(data_file), "eval"), names)
             key = "expected_text" if "expected_text" in fields else "transformed"
             cases[Path(path).name] = eval(compile(ast.Expression(fields[key]), str(data_file), "eval"), names)

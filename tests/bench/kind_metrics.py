@@ -9,7 +9,9 @@ box's own top edge so a turned page's lines keep their order) and compared
 with the truth text by edit distance, after NFKC folding (full-width forms become
 ASCII), case folding and removing all whitespace. A truth that covers the whole
 image (screenshots, whose truth has no boxes) gives no geometry to order by:
-there the words are joined in the order their text best aligns with the truth.
+there the predicted segments, whole, are joined in the order their text best
+aligns with the truth (a word alone is ambiguous: every "the" of a paragraph
+aligned with its first one).
 Words lying on no truth box are not counted: the sets do not label all text.
 
 Per set: CER = sum of edits / sum of truth characters; the share of truth boxes
@@ -160,7 +162,7 @@ def reading_order(pieces, truth_polygon):
 
 
 def truth_order(pieces, truth_text):
-    """Join pieces in the order their text best aligns within ``truth_text`` (no geometry to use)."""
+    """Join (text, quad) pieces in the order their text best aligns within ``truth_text`` (no geometry to use)."""
     target = normalise(truth_text)
 
     def position(piece):
@@ -186,7 +188,11 @@ def score_image(predictions, truth, whole_image=False):
     edits = characters = boxes_read = 0
     given = assign_words(predictions, truth)
     for (truth_text, truth_polygon), pieces in zip(truth, given):
-        read = truth_order(pieces, truth_text) if whole_image else reading_order(pieces, truth_polygon)
+        if whole_image:
+            # The one truth box is the whole image: every segment lies on it.
+            read = truth_order([(text, polygon) for text, polygon, _ in predictions], truth_text)
+        else:
+            read = reading_order(pieces, truth_polygon)
         expected = normalise(truth_text)
         box_edits = Levenshtein.distance(normalise(read), expected)
         edits += box_edits
