@@ -438,22 +438,33 @@ class OcrEngine:
             4 * settings.strip_overlap,
             settings.strip_pixels // canvas_width // _STRIDE * _STRIDE,
         )
-        polygons = []
+        # A box belongs to the strip that holds its centre away from the overlap,
+        # where it is whole (the overlap is taller than any line we read): strips
+        # meet at the overlap's midline. Each strip sees a line lying on that midline
+        # with its own centre, a pixel either side, so such a line came out twice (a
+        # page read "adjusted adjusted cash cash flow flow") or not at all. A strip
+        # therefore also takes lines up to ``slack`` above the midline, unless the
+        # strip before it took the same line.
+        slack = settings.strip_overlap / 4
+        polygons, previous = [], []
         top = 0
         while True:
             bottom = min(canvas_height, top + strip_height)
-            found = self._detect_canvas(canvas[top:bottom])
-            # Keep a box in the strip that holds its centre away from the overlap,
-            # where it is whole; the overlap is taller than any line we read.
             keep_from = top + settings.strip_overlap / 2 if top else -np.inf
             keep_to = bottom - settings.strip_overlap / 2 if bottom < canvas_height else np.inf
-            for polygon in found:
+            kept = []
+            for polygon in self._detect_canvas(canvas[top:bottom]):
                 polygon = polygon + (0, top)
                 centre = polygon[:, 1].mean()
-                if keep_from <= centre < keep_to:
-                    polygons.append(polygon)
+                if not keep_from - slack <= centre < keep_to:
+                    continue
+                if centre < keep_from + slack and any(_overlap(polygon, other) >= 0.5 for other in previous):
+                    continue
+                kept.append(polygon)
+            polygons += kept
             if bottom >= canvas_height:
                 break
+            previous = [p for p in kept if p[:, 1].mean() >= keep_to - 2 * slack]
             top = bottom - settings.strip_overlap
         scale_x, scale_y = resized_width / width, resized_height / height
         mapped = []
