@@ -4,23 +4,23 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-# The CJK font the PDF tests use too (Makefile: fonts-wqy-microhei).
-FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+from tests.fonts import cjk_font
+
 HEADING = "US Pharmaceuticals & Biotechnology"
 
 
 def report_page(width=2000, height=2600):
     """A 5.2-megapixel report page: a grey heading printed as dots on a 4-pixel screen, black body lines."""
     mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).text((130, 280), HEADING, font=ImageFont.truetype(FONT, 48), fill=255)
+    ImageDraw.Draw(mask).text((130, 280), HEADING, font=cjk_font(48), fill=255)
     rows, columns = np.mgrid[0:height, 0:width]
     dots = (rows % 4 < 2) & (columns % 4 < 2)
     pixels = np.full((height, width, 3), 255, np.uint8)
     pixels[(np.asarray(mask) > 128) & dots] = 90
     page = Image.fromarray(pixels)
-    draw, body = ImageDraw.Draw(page), ImageFont.truetype(FONT, 30)
+    draw, body = ImageDraw.Draw(page), cjk_font(30)
     for line in range(20):
         draw.text((130, 600 + 60 * line), f"Body line {line} of the report, set in plain black type.",
                   font=body, fill="black")
@@ -29,10 +29,7 @@ def report_page(width=2000, height=2600):
 
 @pytest.fixture(scope="module")
 def page():
-    try:
-        return report_page()
-    except OSError:
-        pytest.skip(f"{FONT} is not installed (Debian package fonts-wqy-microhei)")
+    return report_page()
 
 
 def heading_texts(engine, page):

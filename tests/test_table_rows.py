@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-# The CJK font the PDF tests use too (Makefile: fonts-wqy-microhei).
-FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+from tests.fonts import cjk_font
+
 ROW_NUMBERS = ["64", "68", "69", "70", "71", "74", "75", "78", "79", "80"]
 
 
@@ -13,7 +13,7 @@ def table_page(size=30, row_gap=1.1):
     """A caption over two columns of a table: row numbers and sections, rows 1.1 font sizes apart."""
     page = Image.new("RGB", (900, 1000), "white")
     draw = ImageDraw.Draw(page)
-    font = ImageFont.truetype(FONT, size)
+    font = cjk_font(size)
     draw.text((60, 40), "Table 3. Row numbers and sections", font=font, fill="black")
     for row, number in enumerate(ROW_NUMBERS):
         top = 150 + row * size * row_gap
@@ -24,10 +24,7 @@ def table_page(size=30, row_gap=1.1):
 
 @pytest.fixture(scope="module")
 def page():
-    try:
-        return table_page()
-    except OSError:
-        pytest.skip(f"{FONT} is not installed (Debian package fonts-wqy-microhei)")
+    return table_page()
 
 
 def test_a_column_of_numbers_on_tight_rows_reads_each_number(engine, page):
