@@ -11,7 +11,8 @@ is tests/bench/kind_metrics.py's: each predicted word is given to the truth box 
 lies on, so reading order and segmentation do not count.
 
 One table per run, one row per set and engine: CER (edits over truth characters,
-case, whitespace and full-width forms ignored), share of truth boxes read at all,
+case, whitespace and full-width forms ignored) and the two counts it comes from
+(sets differ by a few edits, which three decimals hide), share of truth boxes read at all,
 images where the engine read nothing, images where this service read nothing but a
 peer read at least three words, median seconds per image. Conditions (cores, load
 average, versions, each engine's peak memory) are printed from the machine.
@@ -73,8 +74,9 @@ def run(peers, set_names, data_root, limits, progress=None, turn=0):
 def format_table(results):
     """One Markdown table: a row per set and engine; the best CER of each set in bold."""
     rows = [
-        "| set | images | engine | CER | boxes read | read nothing | nothing, peer read | s/image (median) |",
-        "|" + " --- |" * 8,
+        "| set | images | engine | CER | edits / characters | boxes read | read nothing | nothing, peer read "
+        "| s/image (median) |",
+        "|" + " --- |" * 9,
     ]
     for set_name, tallies in results.items():
         best = min(t.cer for t in tallies.values())
@@ -86,7 +88,8 @@ def format_table(results):
                 cer = f"**{cer}**"
             against = str(len(empty_where_peer_reads(service, peers))) if tally is service and peers else "-"
             rows.append(
-                f"| {set_name} | {len(tally.seconds)} | {name} | {cer} | {tally.read_share:.1%} | {tally.empty} "
+                f"| {set_name} | {len(tally.seconds)} | {name} | {cer} | {tally.edits} / {tally.characters} "
+                f"| {tally.read_share:.1%} | {tally.empty} "
                 f"| {against} | {tally.median_seconds:.2f} |"
             )
     return "\n".join(rows)
