@@ -36,7 +36,7 @@ def test_a_line_where_two_strips_meet_comes_out_once(engine, monkeypatch, first_
         top = 480 * len(tops)
         tops.append(top)
         seen = {0: first_strip_sees, 480: second_strip_sees}.get(top)
-        return [line_at(seen - top)] if seen is not None else []
+        return ([line_at(seen - top)] if seen is not None else []), []
 
     monkeypatch.setattr(engine, "_detect_canvas", detect_canvas)
     boxes = engine._detect_at(PAGE, 1.0)

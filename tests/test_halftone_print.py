@@ -39,6 +39,7 @@ def heading_texts(engine, page):
 def test_a_halftone_heading_is_read_on_a_reduced_page(engine, page, monkeypatch):
     assert heading_texts(engine, page) == [HEADING]
 
-    # Without smoothing, the dots alias in the reduced input and the heading is lost.
+    # Without smoothing, the dots alias in the reduced input and the heading is lost
+    # (the faint-print pass finds only pieces of it).
     monkeypatch.setattr(engine, "detection", replace(engine.detection, reduced_blur=0.0))
-    assert heading_texts(engine, page) == []
+    assert HEADING not in heading_texts(engine, page)

@@ -60,6 +60,16 @@ def test_phone_photo_of_a_receipt_reads_its_total(client):
     assert "31.00" in text, f"the total 31.00 not read in {segments}"
 
 
+def test_phone_photo_of_a_receipt_reads_its_faint_print(client):
+    # Another dev receipt so photographed: its thermal print has faded to pale grey
+    # in the tax summary, whose column heading "Tax" and amount ending "50" the
+    # detector scores under its threshold (DetectionSettings.faint_prob).
+    segments = read(client, "phone-receipt-040.jpg")
+
+    assert [s for s in segments if folded(s) == "tax"], f"the faint Tax heading not read in {segments}"
+    assert [s for s in segments if folded(s) == "50"], f"the faint 50 not read in {segments}"
+
+
 def test_chinese_page_reads_its_title(client):
     # A rendered page of Chinese prose (simplified, Noto CJK) whose title is a line of poetry.
     segments = read(client, "zh-page.png")

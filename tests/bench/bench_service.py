@@ -289,10 +289,10 @@ def measure_stages(samples, cls, progress):
 
     detect_at = engine._detect_at
 
-    def counted_detect_at(pixels, scale):
+    def counted_detect_at(pixels, scale, faint_marks=None):
         passes["count"] += 1
         passes["megapixels"] += pixels.shape[0] * pixels.shape[1] * scale * scale / 1e6
-        return detect_at(pixels, scale)
+        return detect_at(pixels, scale, faint_marks)
 
     det, rec = engine._det_model, engine._rec_model
     det.runner.session.run = timed(det.runner.session.run, "detection model")
