@@ -10,6 +10,14 @@ padding are PaddleX's, on BGR crops as the model's inference.yml says.
 A batch's memory grows with its lines times their width: six lines 3200 pixels
 wide took 1.1 GB, one took 0.19 GB. So a batch also stops at ``max_total_width``
 pixels of padded width in all.
+
+Each line keeps its aspect ratio and is resized bilinearly, as in PaddleX. On
+bench_kinds' ten-image sets (edits, the service alone) the alternatives each
+helped some kinds and cost others: lines widened 1.25x read receipts better
+(243 -> 233, phone photos 213 -> 196) but forms worse (249 -> 277, phone photos
+374 -> 407), and the 100 dev receipts' CER went 0.0834 -> 0.0861; bicubic
+enlarging helped Chinese photos (142 -> 134) but cost forms (249 -> 273) and
+documents (383 -> 390); area-averaged shrinking moved nothing beyond noise.
 """
 
 import math
