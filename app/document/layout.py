@@ -59,6 +59,10 @@ TABLE_MAX_SINGLE_LINES = 2
 # Text is taken to run in columns when standing segments are more than this share of
 # all the text by length (a page lying on its side without enable_cls reads as columns too).
 VERTICAL_TEXT_SHARE = 0.6
+# On a page set in columns, a horizontal line across at least this many columns (a
+# headline over vertical Chinese text) divides the page: the columns that start above
+# it are read before it, those below it after it.
+HEADLINE_COLUMNS = 3
 
 # A list item starts with a bullet or an enumeration ("1.", "2)", "(3)", "a)", "4、").
 _BULLET = re.compile(r"^(?:[•·●○◦▪■□‣⁃]\s*|[-–—*+]\s+)")
@@ -102,7 +106,7 @@ def lay_out(segments):
     texts = [s.text for s in segments]
     position = {}  # original index -> index in reading order
     lines, blocks = [], []
-    for region in _regions(frame, list(range(len(segments)))):
+    for region in (region for band in _bands(frame) for region in _regions(frame, band)):
         for kind, level, block_lines, rows in _blocks(frame, texts, region):
             first_line = len(lines)
             for members in block_lines:
@@ -133,7 +137,8 @@ class _Frame:
         # segment tilted against the page would inflate).
         half_width = np.hypot(*(points[:, 1] - points[:, 0] + points[:, 2] - points[:, 3]).T) / 4
         half_height = np.maximum(np.hypot(*(points[:, 3] - points[:, 0] + points[:, 2] - points[:, 1]).T) / 4, 0.5)
-        if angle == math.pi / 2:  # a standing box's height runs along the text
+        self.in_columns = angle == math.pi / 2
+        if self.in_columns:  # a standing box's height runs along the text
             half_width, half_height = half_height, np.maximum(half_width, 0.5)
         self.left = (u - half_width).tolist()
         self.right = (u + half_width).tolist()
@@ -232,6 +237,30 @@ def _fit(frame, index, line):
         if -overlap < distance:
             nearest, distance = member, -overlap
     return frame.vertical_overlap(index, nearest)
+
+
+def _bands(frame):
+    """The page's segments as bands read one after another, each a list of indexes.
+
+    On a page set in columns each headline across them is a band of its own,
+    between the columns that start above it and those below it. In the frame a
+    column is a line, so a headline stands across the lines, in front of them.
+    """
+    indexes = range(len(frame.left))
+    headlines = sorted(
+        (i for i in indexes if frame.in_columns and frame.height[i] >= HEADLINE_COLUMNS * frame.text_height
+         and frame.height[i] >= 2 * (frame.right[i] - frame.left[i])),
+        key=frame.left.__getitem__,
+    )
+    bands = [[] for _ in range(len(headlines) + 1)]
+    for i in indexes:
+        if i not in headlines:
+            bands[sum(frame.right[h] <= frame.left[i] for h in headlines)].append(i)
+    ordered = []
+    for band, headline in zip(bands, headlines + [None]):
+        ordered += [band] if band else []
+        ordered += [[headline]] if headline is not None else []
+    return ordered
 
 
 def _regions(frame, indexes):
