@@ -15,10 +15,10 @@ from rapidfuzz import fuzz
 
 from app.document.layout import escape_markdown, lay_out, to_markdown
 from app.recognition.engine import Segment
-from tests.fonts import cjk_font
 from tests.layout_truth import line_agreement
 from tests.markdown_blocks import parse_blocks
 from tests.sroie import TEST_RECEIPTS, ground_truth, receipt_path
+from tests.vertical_page import COLUMNS, HEADLINE, vertical_page_with_headline
 
 
 def segment(text, left, top, width, height=20.0):
@@ -283,26 +283,10 @@ def test_a_two_column_document_is_read_column_by_column(engine):
     assert blocks == [("title", 1), ("paragraph", 5), ("paragraph", 5), ("paragraph", 1)]
 
 
-VERTICAL_COLUMNS = ["床前明月光疑是地上霜", "举头望明月低头思故乡", "白日依山尽黄河入海流", "欲穷千里目更上一层楼",
-                    "春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"]
-
-
-def vertical_page_with_headline():
-    """Columns of Chinese set top to bottom, right to left, under a horizontal headline."""
-    font, headline_font = cjk_font(28), cjk_font(44)
-    image = Image.new("RGB", (520, 560), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((40, 20), "唐诗选读 2024年第3期", font=headline_font, fill="black")
-    for k, column in enumerate(VERTICAL_COLUMNS):
-        for row, character in enumerate(column):
-            draw.text((410 - 50 * k, 110 + 31 * row), character, font=font, fill="black")
-    return np.asarray(image)[:, :, ::-1].copy()
-
-
 def test_a_vertical_chinese_page_reads_its_headline_then_its_columns_right_to_left(engine):
     layout = lay_out(engine.recognize(vertical_page_with_headline()).segments)
     recognised = line_texts(layout)
-    expected = ["唐诗选读 2024年第3期", *VERTICAL_COLUMNS]
+    expected = [HEADLINE, *COLUMNS]
     assert len(recognised) == len(expected), recognised
     for text, printed in zip(recognised, expected):
         assert fuzz.ratio(text.replace(" ", ""), printed.replace(" ", "")) >= 85, (text, printed)

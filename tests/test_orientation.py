@@ -17,6 +17,7 @@ from app.config import TestConfig
 from app.recognition.orientation import turn_image, turn_points
 from tests.sroie import TEST_RECEIPTS, Scores, bounding_box, ground_truth, receipt_path
 from tests.test_image_kinds import folded
+from tests.vertical_page import COLUMNS, HEADLINE, vertical_page_with_headline
 
 OCR = "/api/v1/image/ocr"
 # Receipts of different widths and print sizes (463 px, 1080 px with small print, 932 px).
@@ -113,6 +114,19 @@ def test_page_photographed_askew_on_its_side_is_turned_upright(api, tilt, angle)
     assert result["image"]["orientation"] == angle
     lines = [item["words"] for item in result["words_result"]]
     assert any(folded(line) == folded(ZH_TITLE) for line in lines), lines[:3]
+
+
+def test_vertical_chinese_is_not_taken_for_a_page_on_its_side(api):
+    """Columns of upright characters stay as sent, read right to left under their headline.
+
+    The recogniser reads a column as well turned as not, so such a page was
+    turned a quarter (orientation 270) and its headline read among the columns.
+    """
+    result = ocr(api, vertical_page_with_headline(), enable_cls="true")
+
+    assert result["image"]["orientation"] == 0
+    lines = result["text"].split("\n")
+    assert [folded(line) for line in lines] == [folded(line) for line in (HEADLINE, *COLUMNS)], lines
 
 
 def test_without_enable_cls_a_turned_page_is_read_as_sent(api, upright_results):

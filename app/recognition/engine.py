@@ -11,6 +11,7 @@ import logging
 import statistics
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,10 +26,12 @@ from app.recognition.models import (
     verified_model_path,
 )
 from app.recognition.orientation import (
+    COLUMN_SQUARES,
     SAMPLE_LINES,
     SURE_TURNED_READING,
     TURN_MARGIN,
     TURN_MIN_SCORE,
+    UPRIGHT_SQUARES,
     TextlineOrientationClassifier,
     box_sides,
     lies_on_its_side,
@@ -624,6 +627,8 @@ class OcrEngine:
         """How far the page was turned counter-clockwise (0/90/180/270); 0 unless clear."""
         polygons = _as_one_line_if_no_line(polygons)
         sideways = lies_on_its_side(polygons)
+        if sideways and self._set_in_columns(pixels, [polygons[i] for i in line_boxes(polygons, vertical=True)]):
+            return 0
         # A page on its side is turned a quarter back first, as if it had been turned
         # 270, so its lines lie flat: the crop of a tall box comes out turned one way
         # or the other by its tilt, and a page photographed a few degrees askew was
@@ -650,6 +655,37 @@ class OcrEngine:
             # reading, with the classifier's votes or read surely.
             upside_down = turned - plain >= TURN_MARGIN and (votes >= 0.5 or turned >= SURE_TURNED_READING)
         return (base + (180 if upside_down else 0)) % 360
+
+    def _set_in_columns(self, pixels, columns):
+        """Whether standing lines are columns of upright characters (vertical Chinese), not a page on its side.
+
+        The recogniser reads a column either way, so its confidence cannot tell
+        them apart. Characters can: the top of each column, cut out in squares as
+        wide as the column and read as they stand, reads as Chinese (or Japanese,
+        Korean) characters of the column's own reading; on a page on its side the
+        squares hold characters lying down. Rendered vertical pages: every square
+        or all but one; a Chinese page, a receipt and a form turned a quarter: none
+        of 16; a Japanese page: 2 of 12. Latin letters are not counted: an "R" or
+        an "E" lying down reads as itself.
+        """
+        columns = columns[:SAMPLE_LINES]
+        readings = self._recognise_crops(self._crop_lines(pixels, columns))
+        squares, owners = [], []
+        for owner, polygon in enumerate(columns):
+            (left, top), (right, bottom) = polygon.min(axis=0), polygon.max(axis=0)
+            side = right - left
+            for row in range(COLUMN_SQUARES):
+                square_top = top + row * side
+                if square_top + side <= bottom:
+                    squares.append(np.array([[left, square_top], [right, square_top],
+                                             [right, square_top + side], [left, square_top + side]]))
+                    owners.append(owner)
+        crops = self._crop_lines(pixels, squares)
+        upright = sum(
+            _is_wide_character(text.strip()) and score >= TURN_MIN_SCORE and text.strip() in readings[owner][0]
+            for (text, score), owner in zip(self._recognise_crops(crops) if crops else [], owners)
+        )
+        return bool(squares) and upright >= UPRIGHT_SQUARES * len(squares)
 
     # Recognition ---------------------------------------------------------------
 
@@ -700,6 +736,11 @@ class OcrEngine:
             for index, text, score in zip(indices, texts, scores):
                 readings[index] = (text, float(score))
         return readings
+
+
+def _is_wide_character(text):
+    """Whether ``text`` is one East Asian wide character (a Chinese, Japanese or Korean one)."""
+    return len(text) == 1 and unicodedata.east_asian_width(text) == "W"
 
 
 def _recogniser_input_height(model_config):

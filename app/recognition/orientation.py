@@ -2,9 +2,10 @@
 
 No page-orientation model can be shipped offline, so the page angle is decided
 from what the engine already has: the shape of the detected text boxes (mostly
-tall boxes mean a quarter turn) and how confidently the recogniser reads a few
-of the longest lines one way up or the other. Text lines that are upside down on
-an upright page are caught by the small ``ch_ppocr_mobile_v2.0_cls`` classifier.
+tall boxes mean a quarter turn, unless they are columns of upright Chinese
+characters) and how confidently the recogniser reads a few of the longest lines
+one way up or the other. Text lines that are upside down on an upright page are
+caught by the small ``ch_ppocr_mobile_v2.0_cls`` classifier.
 
 Angles are counter-clockwise turns in degrees (0, 90, 180, 270): a page
 reported at 90 was turned 90 degrees counter-clockwise from upright, and is
@@ -26,6 +27,11 @@ LINE_ASPECT = 2.0
 QUARTER_TURN_SHARE = 0.6
 # Lines read in both directions to decide between a page and its 180-degree turn.
 SAMPLE_LINES = 8
+# Standing lines are columns of upright characters (vertical Chinese), not a page on
+# its side, when at least this share of the squares cut from the top of each
+# (COLUMN_SQUARES a column) read as one sure character of the column's reading.
+COLUMN_SQUARES = 2
+UPRIGHT_SQUARES = 0.5
 # The turned reading must beat the plain one by this much mean confidence:
 # an upright page is never turned on a close call.
 TURN_MARGIN = 0.15
