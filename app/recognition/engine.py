@@ -668,7 +668,10 @@ class OcrEngine:
         of 16; a Japanese page: 2 of 12. Latin letters are not counted: an "R" or
         an "E" lying down reads as itself.
         """
-        columns = columns[:SAMPLE_LINES]
+        # A sliver of a box (under two pixels wide) gives no square to read.
+        columns = [p for p in columns if np.ptp(p[:, 0]) >= 2][:SAMPLE_LINES]
+        if not columns:
+            return False
         readings = self._recognise_crops(self._crop_lines(pixels, columns))
         squares, owners = [], []
         for owner, polygon in enumerate(columns):
@@ -680,12 +683,13 @@ class OcrEngine:
                     squares.append(np.array([[left, square_top], [right, square_top],
                                              [right, square_top + side], [left, square_top + side]]))
                     owners.append(owner)
-        crops = self._crop_lines(pixels, squares)
+        if not squares:
+            return False
         upright = sum(
             _is_wide_character(text.strip()) and score >= TURN_MIN_SCORE and text.strip() in readings[owner][0]
-            for (text, score), owner in zip(self._recognise_crops(crops) if crops else [], owners)
+            for (text, score), owner in zip(self._recognise_crops(self._crop_lines(pixels, squares)), owners)
         )
-        return bool(squares) and upright >= UPRIGHT_SQUARES * len(squares)
+        return upright >= UPRIGHT_SQUARES * len(squares)
 
     # Recognition ---------------------------------------------------------------
 
