@@ -625,10 +625,8 @@ class OcrEngine:
 
     def _page_angle(self, pixels, polygons):
         """How far the page was turned counter-clockwise (0/90/180/270); 0 unless clear."""
-        polygons = _as_one_line_if_no_line(polygons)
+        polygons = as_sent = _as_one_line_if_no_line(polygons)
         sideways = lies_on_its_side(polygons)
-        if sideways and self._set_in_columns(pixels, [polygons[i] for i in line_boxes(polygons, vertical=True)]):
-            return 0
         # A page on its side is turned a quarter back first, as if it had been turned
         # 270, so its lines lie flat: the crop of a tall box comes out turned one way
         # or the other by its tilt, and a page photographed a few degrees askew was
@@ -637,12 +635,16 @@ class OcrEngine:
         if base:
             height, width = pixels.shape[:2]
             polygons = [turn_points(p, -base, width, height) for p in polygons]
-            pixels = turn_image(pixels, -base)
+        turned_back = turn_image(pixels, -base)
         sample = line_boxes(polygons)[:SAMPLE_LINES]
-        crops = [c for c in self._crop_lines(pixels, [polygons[i] for i in sample]) if c.size]
-        if not crops:
+        cut = [(i, c) for i, c in zip(sample, self._crop_lines(turned_back, [polygons[i] for i in sample])) if c.size]
+        if not cut:
             return 0
-        plain = statistics.fmean(score for _, score in self._recognise_crops(crops))
+        sample, crops = zip(*cut)
+        readings = self._recognise_crops(list(crops))
+        if sideways and self._set_in_columns(pixels, [as_sent[i] for i in sample], [text for text, _ in readings]):
+            return 0
+        plain = statistics.fmean(score for _, score in readings)
         turned = statistics.fmean(score for _, score in self._recognise_crops([np.rot90(c, 2) for c in crops]))
         votes = statistics.fmean(self._line_orientation.upside_down(crops))
         log.debug("page angle: sideways %s, confidence %.3f / turned %.3f, upside-down votes %.2f",
@@ -656,38 +658,35 @@ class OcrEngine:
             upside_down = turned - plain >= TURN_MARGIN and (votes >= 0.5 or turned >= SURE_TURNED_READING)
         return (base + (180 if upside_down else 0)) % 360
 
-    def _set_in_columns(self, pixels, columns):
+    def _set_in_columns(self, pixels, columns, readings):
         """Whether standing lines are columns of upright characters (vertical Chinese), not a page on its side.
 
         The recogniser reads a column either way, so its confidence cannot tell
         them apart. Characters can: the top of each column, cut out in squares as
         wide as the column and read as they stand, reads as Chinese (or Japanese,
-        Korean) characters of the column's own reading; on a page on its side the
-        squares hold characters lying down. Rendered vertical pages: every square
+        Korean) characters of the column's own reading (``readings``: each column
+        as read lying flat); on a page on its side the squares hold characters
+        lying down. Rendered vertical pages: every square
         or all but one; a Chinese page, a receipt and a form turned a quarter: none
         of 16; a Japanese page: 2 of 12. Latin letters are not counted: an "R" or
         an "E" lying down reads as itself.
         """
-        # A sliver of a box (under two pixels wide) gives no square to read.
-        columns = [p for p in columns if np.ptp(p[:, 0]) >= 2][:SAMPLE_LINES]
-        if not columns:
-            return False
-        readings = self._recognise_crops(self._crop_lines(pixels, columns))
-        squares, owners = [], []
-        for owner, polygon in enumerate(columns):
+        squares, columns_read = [], []
+        for polygon, reading in zip(columns, readings):
             (left, top), (right, bottom) = polygon.min(axis=0), polygon.max(axis=0)
             side = right - left
-            for row in range(COLUMN_SQUARES):
+            # A sliver of a box (under two pixels wide) gives no square to read.
+            for row in range(COLUMN_SQUARES if side >= 2 else 0):
                 square_top = top + row * side
                 if square_top + side <= bottom:
                     squares.append(np.array([[left, square_top], [right, square_top],
                                              [right, square_top + side], [left, square_top + side]]))
-                    owners.append(owner)
+                    columns_read.append(reading)
         if not squares:
             return False
         upright = sum(
-            _is_wide_character(text.strip()) and score >= TURN_MIN_SCORE and text.strip() in readings[owner][0]
-            for (text, score), owner in zip(self._recognise_crops(self._crop_lines(pixels, squares)), owners)
+            _is_wide_character(text.strip()) and score >= TURN_MIN_SCORE and text.strip() in reading
+            for (text, score), reading in zip(self._recognise_crops(self._crop_lines(pixels, squares)), columns_read)
         )
         return upright >= UPRIGHT_SQUARES * len(squares)
 
