@@ -713,7 +713,10 @@ class OcrEngine:
     # Recognition ---------------------------------------------------------------
 
     def _read(self, pixels, polygons, min_score, min_width, correct_lines=False, marks_beside=None):
-        """Segments read from ``polygons`` of ``pixels``; with ``marks_beside`` (every box of the page), boxes reach over marks beside them."""
+        """Segments read from ``polygons`` of ``pixels``.
+
+        Given ``marks_beside`` (every box of the page), boxes reach over the marks beside them.
+        """
         crops, kept = [], []
         for crop, polygon in zip(self._crop_lines(pixels, polygons), polygons):
             if crop.size:
@@ -733,13 +736,14 @@ class OcrEngine:
         ]
 
     def _reach_marks(self, pixels, polygons, readings, boxes, min_width):
-        """Widen ``polygons`` over the marks beside them, in place, where the widened box reads as before and a mark more."""
+        """Widen ``polygons`` in place over the marks beside them, where the widened box reads as before and a mark more."""
         settings = self.detection
         grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
         covered = covered_mask(grey.shape, boxes)
-        widened = [(index, reach_marks(
-            grey, polygon, covered, settings.mark_gap, settings.mark_reach, settings.crop_padding))
-                   for index, polygon in enumerate(polygons)]
+        widened = [
+            (index, reach_marks(grey, polygon, covered, settings.mark_gap, settings.mark_reach, settings.crop_padding))
+            for index, polygon in enumerate(polygons)
+        ]
         widened = [(index, polygon) for index, polygon in widened if polygon is not None]
         if not widened:
             return
