@@ -211,7 +211,9 @@ class DetectionSettings:
     # to its widest line but at least this wide. PaddleX's 320 made a short word
     # cost a whole line; on the 100 dev receipts 128 took 22% less time per image
     # for CER 0.0844 -> 0.0842, word F1 0.8772 -> 0.8762, line F1 0.9197 -> 0.9201
-    # (160 and 192 read no better).
+    # (160 and 192 read no better). Across kinds (bench_kinds' edits) 256 read 100
+    # receipts 1232 -> 1219, 20 phone receipts 413 -> 400, 30 forms 713 -> 708 and
+    # ten phone forms 374 -> 379, for 6-17% more time an image: not taken (README).
     line_min_width: int = 128
     # An image read whole as one line is a single crop, so padding it to the
     # recogniser's training width (PaddleX's 320) costs next to nothing: on all
