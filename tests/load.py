@@ -14,7 +14,6 @@ import requests
 
 from tests.hostile_inputs import OCR, corpus, upload
 from tests.sroie import (
-    SROIE,
     character_error_rate,
     ground_truth,
     page_text,
@@ -65,7 +64,7 @@ class Outcome:
         return answered and (self.probe.truth is None or self.read)
 
 
-def receipt_probes(root=SROIE, limit=None):
+def receipt_probes(root, limit=None):
     """The first ``limit`` receipts in ``root`` (all by default) as uploads; each must be read (200, its text)."""
     return [Probe(f"receipt {rid}", *upload(receipt_path(rid, root).read_bytes(), f"{rid}.jpg"), 200, None,
                   page_text(ground_truth(rid, root)).upper())

@@ -1,10 +1,10 @@
 """Read the SROIE dev receipts and their ground truth; shared by tests and benchmarks.
 
 Two folders hold receipts laid out alike (``img/NNN.jpg``, ``box/NNN.csv``):
-``SROIE``, the 100-receipt dev set beside the checkout that benchmarks read by
-default, and ``TEST_RECEIPTS``, the 13 of them the repository holds, which are
-all that tests may read (a fresh clone has nothing beside it). Each function
-takes the folder as ``root``.
+``TEST_RECEIPTS``, the 13 the repository holds, which are all that tests may read
+(a fresh clone has nothing beside it), and the 100-receipt dev set beside the
+checkout that benchmarks read (``tests.bench.SROIE``). Each function takes the
+folder as ``root``, with no default, so nothing reads beside the checkout unasked.
 """
 
 from collections import Counter
@@ -13,10 +13,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-# Benchmarks: the data sets beside the checkout (each benchmark takes another folder as an option).
-DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
-SROIE = DATASETS / "sroie-dev"
-# Tests: only files inside the repository (tests/data/README.md names their sources).
+# Only files inside the repository (tests/data/README.md names their sources).
 TEST_DATA = Path(__file__).resolve().parent / "data"
 TEST_RECEIPTS = TEST_DATA / "sroie-dev"
 IMAGES = TEST_DATA / "images"
@@ -34,7 +31,7 @@ class TruthLine:
         return min(xs), min(ys), max(xs), max(ys)
 
 
-def receipt_ids(root=SROIE):
+def receipt_ids(root):
     """Ids of the receipts in ``root``; a missing folder is an error, never an empty set."""
     ids = sorted(p.stem for p in (Path(root) / "img").glob("*.jpg"))
     if not ids:
@@ -42,11 +39,11 @@ def receipt_ids(root=SROIE):
     return ids
 
 
-def receipt_path(receipt_id, root=SROIE):
+def receipt_path(receipt_id, root):
     return Path(root) / "img" / f"{receipt_id}.jpg"
 
 
-def ground_truth(receipt_id, root=SROIE):
+def ground_truth(receipt_id, root):
     """Lines of ``box/NNN.csv``: 8 coordinates, then a transcript that may hold commas."""
     lines = []
     text = (Path(root) / "box" / f"{receipt_id}.csv").read_text(encoding="utf-8", errors="replace")

@@ -25,9 +25,9 @@ from pathlib import Path
 import cv2
 
 from app.recognition.orientation import turn_image, turn_points
+from tests.bench import SROIE
 from tests.bench.peers import PEERS, conditions, open_peer
 from tests.sroie import (
-    SROIE,
     Scores,
     bounding_box,
     ground_truth,

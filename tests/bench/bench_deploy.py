@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from tests.bench import SROIE
 from tests.bench.conditions import conditions
 from tests.containers import (
     build_image,
@@ -26,7 +27,7 @@ from tests.containers import (
     wait_until_healthy,
 )
 from tests.servers import running_gunicorn
-from tests.sroie import SROIE, receipt_ids, receipt_path
+from tests.sroie import receipt_ids, receipt_path
 from tests.test_nginx import NGINX, running_nginx
 
 OCR = "/api/v1/image/ocr"

@@ -38,10 +38,11 @@ from app.document.schemas import ocr_result_schema
 from app.inputs.image_loader import load_image
 from app.recognition.engine import OcrEngine
 from app.web.request_form import OcrRequest
+from tests.bench import SROIE
 from tests.bench.conditions import conditions
 from tests.layout_truth import LineAgreement, line_agreement, printed_rows_in_tables
 from tests.markdown_blocks import parse_blocks
-from tests.sroie import SROIE, ground_truth, receipt_ids, receipt_path
+from tests.sroie import ground_truth, receipt_ids, receipt_path
 
 PEER_PIXELS = 10
 

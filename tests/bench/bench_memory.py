@@ -26,10 +26,10 @@ import cv2
 from app.config import Config
 from app.document.layout import reading_order
 from app.recognition.engine import DetectionSettings, OcrEngine
+from tests.bench import SROIE
 from tests.bench.conditions import conditions
 from tests.load import rss_mb
 from tests.sroie import (
-    SROIE,
     Scores,
     bounding_box,
     ground_truth,

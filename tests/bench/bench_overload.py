@@ -20,10 +20,10 @@ from pathlib import Path
 
 import requests
 
+from tests.bench import SROIE
 from tests.bench.conditions import conditions
 from tests.load import receipt_probes, run_clients, send, summary, wait_for_log
 from tests.servers import running_gunicorn
-from tests.sroie import SROIE
 
 
 def spread(seconds):

@@ -30,6 +30,7 @@ from PIL import Image
 
 from tests import pdf_documents as pdf
 from tests import sroie
+from tests.bench import SROIE
 from tests.bench.conditions import conditions
 from tests.sroie import (
     Scores,
@@ -206,7 +207,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--receipts", type=int, default=100, help="scanned receipts to read (default all 100; 0: none)")
     parser.add_argument("--runs", type=int, default=3, help="runs of the born-digital document per path")
-    parser.add_argument("--dataset", type=Path, default=sroie.SROIE, help="the SROIE dev folder (img/, box/)")
+    parser.add_argument("--dataset", type=Path, default=SROIE, help="the SROIE dev folder (img/, box/)")
     parser.add_argument("--no-memory", action="store_true", help="skip the gunicorn peak-memory runs")
     args = parser.parse_args(argv)
 

@@ -30,9 +30,9 @@ import cv2
 import numpy as np
 
 from app.recognition.orientation import turn_image, turn_points
+from tests.bench import DATA_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA_ROOT = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "var" / "bench-sets"
 # Bump when a generator changes, so cached images are made again.
 GENERATOR_VERSION = 3
