@@ -39,6 +39,32 @@ def test_numbered_chinese_headings_keep_their_numerals(engine):
         assert heading and heading[0].startswith(numeral), f"{numeral}、{words} read as {heading} in {texts}"
 
 
+def banner_page():
+    """A report's page whose numbered headings (26 px) are white on a red band that ends 8 px past them."""
+    page = Image.new("RGB", (1240, 420), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    y = 40
+    for numeral, words in HEADINGS:
+        heading, font = f"{numeral}、{words}", cjk_font(26)
+        left, top, right, bottom = draw.textbbox((90, y), heading, font=font)
+        draw.rectangle([left - 8, top - 8, right + 8, bottom + 8], fill=(180, 30, 30))
+        draw.text((90, y), heading, font=font, fill=(255, 255, 255))
+        y += 60
+        draw.text((90, y), BODY[0], font=cjk_font(15), fill=(20, 20, 20))
+        y += 60
+    return cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
+
+
+def test_white_headings_on_a_coloured_band_keep_their_numerals(engine):
+    # Seen from the heading's white print, the white page past the band's end is
+    # ink too: "一、" ran on into it, was taken for a rule, and the heading read "投资要点".
+    texts = [segment.text for segment in engine.recognize(banner_page()).segments]
+
+    for numeral, words in HEADINGS:
+        heading = [text for text in texts if words in text]
+        assert heading and heading[0].startswith(numeral), f"{numeral}、{words} read as {heading} in {texts}"
+
+
 def line_page():
     """A white strip with one "line" of black strokes 20 px tall from x 100 to 300."""
     grey = np.full((60, 600), 255, dtype=np.uint8)

@@ -16,6 +16,9 @@ import numpy as np
 
 from app.recognition.orientation import box_sides
 
+# The share of a band's rows a column must ink to be a fill, not part of a mark.
+FILLED_COLUMN = 0.95
+
 
 def covered_mask(shape, polygons):
     """A boolean mask of ``shape`` that is True inside every one of ``polygons``."""
@@ -58,8 +61,11 @@ def reach_marks(grey, polygon, covered, gap, reach, seen):
         if high - low < height:
             continue
         ink = np.abs(grey[rows, low:high].astype(np.float32) - background) > contrast / 2
+        # A column inked from top to bottom is no glyph but a fill: the white page
+        # past the end of a coloured banner, seen from the banner's white print.
+        filled = ink.mean(axis=0) >= FILLED_COLUMN
         ink &= ~covered[rows, low:high]
-        columns = ink.any(axis=0)
+        columns = ink.any(axis=0) & ~filled
         if side < 0:
             columns, ink = columns[::-1], ink[:, ::-1]
         mark = _first_mark(columns, height)
