@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from app.recognition.allocator import keep_freed_memory_for_reuse, return_freed_memory
+from app.recognition.crossed_lines import lines_under_crossings
 from app.recognition.inference_sessions import AdaptiveSession
 from app.recognition.leaders import holds_longer_leaders, may_hold_leaders
 from app.recognition.line_batches import line_batches
@@ -625,7 +626,11 @@ class OcrEngine:
             unclip_ratio=settings.unclip_ratio,
         )
         polygons = [np.asarray(p, dtype=np.float64) for p in polygons]
-        return polygons, self._faint_patches(predictions[0][0, 0], polygons)
+        probability = predictions[0][0, 0]
+        polygons += lines_under_crossings(
+            probability, polygons, settings.thresh, settings.box_thresh, settings.unclip_ratio
+        )
+        return polygons, self._faint_patches(probability, polygons)
 
     def _faint_patches(self, probability, polygons):
         """Rectangles around the areas of ``probability`` over ``faint_prob`` that ``polygons`` leave (nine tenths) uncovered."""
